@@ -1,0 +1,108 @@
+# IPC Lab Grader.  `make` builds the grader and every reference program;
+# `make test` runs the project's own tests; see README.md.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+
+# Required flags live here; the user's CFLAGS come last so they can add to them.
+WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+             -Werror=implicit-function-declaration
+REQ_FLAGS := -std=c11 $(WARN) -MMD -MP
+SANITIZE  ?=
+ifneq ($(SANITIZE),)
+REQ_FLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDSAN     := -fsanitize=$(SANITIZE)
+endif
+
+PKGS       := yaml-0.1 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+
+B := build
+
+GRADER_SRC  := $(wildcard grader/*.c)
+GRADER_LIB  := $(filter-out grader/main.c grader/linebuf.c,$(GRADER_SRC))
+GRADER_OBJ  := $(GRADER_LIB:grader/%.c=$(B)/obj/%.o)
+
+# Every reference/<topic>/<name>.c is one program, built as build/ref/<name>.
+REF_SRC  := $(wildcard reference/*/*.c)
+REF_BIN  := $(foreach s,$(REF_SRC),$(B)/ref/$(basename $(notdir $(s))))
+
+# Hostile little programs the sandbox tests run (segfault, fork bomb, ...).
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/helpers/%)
+
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+
+.PHONY: all refs test check valgrind bench deps install uninstall clean example
+all: $(B)/grader $(B)/libipcgrader-linebuf.so refs
+refs: $(REF_BIN)
+
+$(B)/obj/%.o: grader/%.c | $(B)/obj
+	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/main.o: grader/main.c | $(B)/obj
+	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' $(CFLAGS) -c $< -o $@
+
+$(B)/grader: $(B)/obj/main.o $(GRADER_OBJ)
+	$(CC) $(CFLAGS) $(LDSAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# Preloaded into every program the grader runs: makes stdout unbuffered so that
+# what a never-ending server printed reaches the checks although it is killed.
+$(B)/libipcgrader-linebuf.so: grader/linebuf.c | $(B)
+	$(CC) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $< -o $@
+
+define REF_RULE
+$(B)/ref/$(basename $(notdir $(1))): $(1) $(wildcard $(dir $(1))*.h) | $(B)/ref
+	$$(CC) $$(REQ_FLAGS) $$(CFLAGS) $$(LDSAN) $$(LDFLAGS) $(1) -o $$@ -lrt -pthread
+endef
+$(foreach s,$(REF_SRC),$(eval $(call REF_RULE,$(s))))
+
+$(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
+	$(CC) -std=c11 $(WARN) $(CFLAGS) $< -o $@ -lrt
+
+$(B)/tests/%: tests/%.c $(GRADER_OBJ) | $(B)/tests
+	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -Igrader $(CFLAGS) $(LDSAN) $(LDFLAGS) $< $(GRADER_OBJ) -o $@ $(PKG_LIBS) $(CHECK_LIBS)
+
+$(B) $(B)/obj $(B)/ref $(B)/helpers $(B)/tests:
+	mkdir -p $@
+
+# The test command README.md gives.  Every suite runs even when one fails.
+test check: all $(HELPER_BIN) $(TEST_BIN)
+	@rc=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || rc=1; done; exit $$rc
+
+# Unit tests under memcheck, in one process so that leaks are attributed.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no
+valgrind: all $(HELPER_BIN) $(TEST_BIN)
+	@rc=0; for t in $(filter-out %/check_integration,$(TEST_BIN)); do echo "== valgrind $$t"; \
+	  CK_FORK=no CK_DEFAULT_TIMEOUT=120 $(VALGRIND) $$t || rc=1; done; exit $$rc
+
+bench: all $(HELPER_BIN)
+	@sh tests/bench.sh
+
+# Grade the bundled fixtures of tcp-hello and print the report (README's first command).
+example: all
+	@for f in fixtures/tcp-hello/good-reference fixtures/tcp-hello/bug-slide-code; do \
+	  echo "### $(B)/grader grade tcp-hello $$f"; $(B)/grader grade tcp-hello $$f; done; true
+
+deps:
+	@sh tests/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref $(DESTDIR)$(PREFIX)/share/ipc-grader
+	install -m 755 $(B)/grader $(DESTDIR)$(PREFIX)/bin/grader
+	install -m 755 $(B)/libipcgrader-linebuf.so $(DESTDIR)$(PREFIX)/libexec/ipc-grader/
+	install -m 755 $(REF_BIN) $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref/
+	cp -R labs $(DESTDIR)$(PREFIX)/share/ipc-grader/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/grader $(DESTDIR)$(PREFIX)/libexec/ipc-grader $(DESTDIR)$(PREFIX)/share/ipc-grader
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

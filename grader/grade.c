@@ -1,0 +1,183 @@
+#define _GNU_SOURCE
+#include "grade.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "runtest.h"
+#include "spawn.h"
+
+static int
+selected(const struct grade_options *o, const struct test_spec *t)
+{
+	if (o->visible_only && !t->visible)
+		return 0;
+	if (!o->only)
+		return 1;
+	for (char *const *n = o->only; *n; n++)
+		if (!strcmp(*n, t->name))
+			return 1;
+	return 0;
+}
+
+/* Shell-quotes s when it needs it, for a command a student can paste. */
+static void
+add_quoted(struct strbuf *sb, const char *s)
+{
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@") == strlen(s)) {
+		sb_adds(sb, s);
+		return;
+	}
+	sb_adds(sb, "'");
+	for (; *s; s++)
+		if (*s == '\'')
+			sb_adds(sb, "'\\''");
+		else
+			sb_add(sb, s, 1);
+	sb_adds(sb, "'");
+}
+
+static char *
+reproduce(const struct grade_options *o, const char *test)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *words[] = { o->self, "grade", o->lab_arg, o->submission, "--test", test };
+	for (size_t i = 0; i < 6; i++) {
+		if (i)
+			sb_adds(&sb, " ");
+		add_quoted(&sb, words[i]);
+	}
+	if (o->seed != 1)
+		sb_addf(&sb, " --seed %ld", o->seed);
+	return sb_detach(&sb);
+}
+
+/* References and the preload library are copied next to the student's
+ * programs, so that one read-only folder holds everything a test runs and
+ * the sandbox's unprivileged uid can reach it wherever the grader lives. */
+static int
+stage_runtime(const struct lab_spec *spec, const struct grade_options *o, const char *scratch, char *err,
+	      size_t errlen)
+{
+	char *dir = xstrfmt("%s/ref", scratch);
+	int rc = mkdir_p(dir);
+	for (size_t i = 0; rc == 0 && i < spec->nrefs; i++) {
+		char *from = xstrfmt("%s/%s", o->ref_dir, spec->refs[i].binary);
+		char *to = xstrfmt("%s/%s", dir, spec->refs[i].binary);
+		if (access(from, X_OK) < 0)
+			rc = errf(err, errlen, "reference program \"%s\" is not built (looked for %s): run make",
+				  spec->refs[i].binary, from);
+		else if (copy_file(from, to, 0755) < 0)
+			rc = errf(err, errlen, "cannot copy \"%s\": %s", from, strerror(errno));
+		free(from);
+		free(to);
+	}
+	char *lib = xstrfmt("%s/libipcgrader-linebuf.so", scratch);
+	if (rc == 0 && copy_file(o->linebuf, lib, 0755) < 0)
+		rc = errf(err, errlen, "cannot copy \"%s\": %s (run make)", o->linebuf, strerror(errno));
+	free(lib);
+	free(dir);
+	return rc;
+}
+
+int
+grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
+	  struct sandbox_info *iso, char *err, size_t errlen)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->lab = spec->name;
+	rep->submission = o->submission;
+	rep->seed = o->seed;
+	rep->isolation_mode = iso->mode == ISOLATION_NAMESPACES ? "namespaces" : "none";
+	rep->isolation_detail = iso->detail;
+	rep->build_status = "ok";
+	rep->build_log = xstrdup("");
+	if (o->require_isolation && iso->mode != ISOLATION_NAMESPACES)
+		return errf(err, errlen, "isolation is required but not available: %s", iso->detail);
+
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *scratch = xstrfmt("%s/ipcgrader-XXXXXX", tmp);
+	if (!mkdtemp(scratch) || chmod(scratch, 0755) < 0) {
+		errf(err, errlen, "cannot create a scratch folder in %s: %s", tmp, strerror(errno));
+		free(scratch);
+		return -1;
+	}
+	int rc = stage_runtime(spec, o, scratch, err, errlen);
+	int need_asan = 0;
+	for (size_t i = 0; i < spec->ntests; i++)
+		if (selected(o, &spec->tests[i]))
+			for (size_t j = 0; j < spec->tests[i].nsteps; j++) {
+				const struct step *s = &spec->tests[i].steps[j];
+				need_asan |= s->kind <= STEP_RUN && !s->is_ref &&
+					     step_memcheck(&spec->tests[i], s) == MEMCHECK_ASAN;
+			}
+	struct build_result b = { 0 };
+	if (rc == 0) {
+		build_submission(spec, o->submission, scratch, need_asan, &b);
+		if (b.status == BUILD_INTERNAL)
+			rc = errf(err, errlen, "%s", b.message);
+	}
+	if (rc < 0)
+		goto out;
+	char *bin = xstrfmt("%s/bin", scratch), *asan = xstrfmt("%s/bin-asan", scratch);
+	char *ref = xstrfmt("%s/ref", scratch), *lib = xstrfmt("%s/libipcgrader-linebuf.so", scratch);
+	char *valgrind = find_in_path("valgrind");
+	const char *keep[] = { scratch, NULL };
+	struct grade_env env = { .spec = spec, .bin_dir = bin, .asan_dir = need_asan ? asan : NULL,
+				 .ref_dir = ref, .linebuf = lib, .valgrind = valgrind, .mode = iso->mode,
+				 .keep_paths = keep };
+	rep->build_status = b.status == BUILD_OK ? "ok" : "failed";
+	rep->build_warnings = b.warnings;
+	if (b.log) { /* the report takes the log over */
+		free(rep->build_log);
+		rep->build_log = b.log;
+		b.log = NULL;
+	}
+	rep->tests = xcalloc(spec->ntests + 1, sizeof *rep->tests);
+	for (size_t i = 0; i < spec->ntests; i++) {
+		const struct test_spec *t = &spec->tests[i];
+		if (!selected(o, t))
+			continue;
+		struct test_result *r = &rep->tests[rep->ntests++];
+		r->name = xstrdup(t->name);
+		r->description = xstrdup(t->description ? t->description : "");
+		r->max_score = t->points;
+		r->visible = t->visible;
+		r->reproduce = reproduce(o, t->name);
+		if (b.status != BUILD_OK) {
+			r->status = ST_BUILD_FAILED;
+			r->message = xstrdup(b.message);
+			r->details = xstrdup("");
+		} else {
+			runtest_run(&env, t, r);
+		}
+		r->score = r->status == ST_PASS ? t->points : 0;
+		rep->score += r->score;
+		rep->max_score += t->points;
+	}
+	free(bin);
+	free(asan);
+	free(ref);
+	free(lib);
+	free(valgrind);
+out:
+	build_result_release(&b);
+	if (!getenv("IPCGRADER_KEEP"))
+		rm_rf(scratch);
+	free(scratch);
+	return rc;
+}
+
+void
+grade_release(struct grade_report *rep)
+{
+	for (size_t i = 0; i < rep->ntests; i++)
+		test_result_release(&rep->tests[i]);
+	free(rep->tests);
+	free(rep->build_log);
+	memset(rep, 0, sizeof *rep);
+}

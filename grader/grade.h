@@ -1,0 +1,29 @@
+/* Grading one submission against one lab: build it, run the selected
+ * tests each in its own sandbox, score them.  main() and (later) batch
+ * grading sit on top of this. */
+#ifndef GRADER_GRADE_H
+#define GRADER_GRADE_H
+
+#include "report.h"
+#include "sandbox.h"
+#include "spec.h"
+
+struct grade_options {
+	const char *lab_arg;    /* the lab as the user named it (for "reproduce") */
+	const char *submission; /* folder */
+	char *const *only;      /* --test names; NULL-ended, or NULL for all */
+	int visible_only;
+	int require_isolation;
+	long seed;
+	const char *ref_dir; /* built reference programs */
+	const char *linebuf; /* the stdout-unbuffering library */
+	const char *self;    /* how to invoke the grader, for "reproduce" */
+};
+
+/* Fills rep (release with grade_release).  Returns 0, or -1 with a message
+ * in err when the grader or its environment failed (exit status 3). */
+int grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
+	      struct sandbox_info *iso, char *err, size_t errlen);
+void grade_release(struct grade_report *rep);
+
+#endif

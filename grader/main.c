@@ -1,0 +1,347 @@
+/* grader: the command line.  Exit status: 0 every test passed, 1 graded
+ * and something failed, 2 usage or spec error, 3 the grader or its
+ * environment failed (never the student's fault). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grade.h"
+#include "report.h"
+#include "sandbox.h"
+#include "spec.h"
+#include "util.h"
+
+#ifndef PREFIX
+#define PREFIX "/usr/local"
+#endif
+
+enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
+
+static const char usage_text[] =
+	"usage: grader grade LAB SUBMISSION_DIR [--format text|json|junit|tap|gradescope] [--output FILE]\n"
+	"                    [--test NAME]... [--seed N] [--visible-only] [--require-isolation]\n"
+	"       grader check [DIR]     run the visible tests of the lab DIR belongs to\n"
+	"       grader validate LAB    check a lab spec\n"
+	"       grader list LAB        the lab's tests, points and visibility\n"
+	"LAB is a lab folder or the name of one under labs/.\n";
+
+static int
+usage(const char *fmt, const char *arg)
+{
+	if (fmt) {
+		fputs("grader: ", stderr);
+		fprintf(stderr, fmt, arg);
+		fputc('\n', stderr);
+	}
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+/* Where labs, references and the preload library are: a build tree
+ * (build/grader beside labs/), or an installation under PREFIX. */
+struct install {
+	char *labs, *refs, *linebuf;
+};
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void
+locate(struct install *in)
+{
+	char *root = getenv("IPCGRADER_ROOT") ? xstrdup(getenv("IPCGRADER_ROOT")) : NULL;
+	if (!root) {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			for (int up = 0; up < 2; up++) {
+				char *slash = strrchr(exe, '/');
+				if (slash)
+					*slash = '\0';
+			}
+			char *labs = xstrfmt("%s/labs", exe);
+			if (is_dir(labs))
+				root = xstrdup(exe);
+			free(labs);
+		}
+	}
+	if (root) {
+		in->labs = xstrfmt("%s/labs", root);
+		in->refs = xstrfmt("%s/build/ref", root);
+		in->linebuf = xstrfmt("%s/build/libipcgrader-linebuf.so", root);
+	} else {
+		in->labs = xstrdup(PREFIX "/share/ipc-grader/labs");
+		in->refs = xstrdup(PREFIX "/libexec/ipc-grader/ref");
+		in->linebuf = xstrdup(PREFIX "/libexec/ipc-grader/libipcgrader-linebuf.so");
+	}
+	free(root);
+}
+
+static void
+install_release(struct install *in)
+{
+	free(in->labs);
+	free(in->refs);
+	free(in->linebuf);
+}
+
+/* A lab given as a path is used as it is; a bare name is looked up. */
+static char *
+resolve_lab(const struct install *in, const char *arg)
+{
+	struct stat st;
+	if (strchr(arg, '/') || stat(arg, &st) == 0)
+		return xstrdup(arg);
+	return xstrfmt("%s/%s", in->labs, arg);
+}
+
+/* Loads and validates; prints the problems.  Returns 0 or EXIT_USAGE. */
+static int
+load_spec(const struct install *in, const char *arg, struct lab_spec *spec)
+{
+	char *path = resolve_lab(in, arg);
+	struct strbuf errors = STRBUF_INIT;
+	int n = spec_load(path, spec, &errors);
+	free(path);
+	if (n) {
+		fputs(errors.buf, stderr);
+		fprintf(stderr, "grader: %d problem%s in the lab spec\n", n, n == 1 ? "" : "s");
+	}
+	sb_release(&errors);
+	return n ? EXIT_USAGE : 0;
+}
+
+static int
+cmd_validate(const struct install *in, int argc, char **argv)
+{
+	if (argc != 2)
+		return usage("validate takes one LAB", NULL);
+	struct lab_spec spec;
+	int rc = load_spec(in, argv[1], &spec);
+	if (rc == 0) {
+		int points = 0;
+		for (size_t i = 0; i < spec.ntests; i++)
+			points += spec.tests[i].points;
+		printf("%s: ok (%zu tests, %d points)\n", spec.file, spec.ntests, points);
+	}
+	spec_release(&spec);
+	return rc;
+}
+
+static int
+cmd_list(const struct install *in, int argc, char **argv)
+{
+	if (argc != 2)
+		return usage("list takes one LAB", NULL);
+	struct lab_spec spec;
+	int rc = load_spec(in, argv[1], &spec);
+	if (rc == 0) {
+		printf("%s: %s\n", spec.name, spec.title);
+		for (size_t i = 0; i < spec.ntests; i++) {
+			const struct test_spec *t = &spec.tests[i];
+			printf("  %-36s %3d pt%s  %-7s %s\n", t->name, t->points, t->points == 1 ? " " : "s",
+			       t->visible ? "visible" : "hidden", t->description ? t->description : "");
+		}
+	}
+	spec_release(&spec);
+	return rc;
+}
+
+/* Writes the report to path through a temporary file, so that a reader
+ * never sees half a report. */
+static int
+write_report_file(const struct grade_report *rep, const char *format, const char *path)
+{
+	if (!path)
+		return report_write(stdout, rep, format);
+	char *tmp = xstrfmt("%s.tmp%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "we");
+	int rc = -1;
+	if (f) {
+		rc = report_write(f, rep, format);
+		if (fclose(f) != 0)
+			rc = -1;
+		if (rc == 0 && rename(tmp, path) < 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "grader: internal error: cannot write \"%s\": %s\n", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int
+grade(const struct install *in, struct grade_options *o, const char *format, const char *output)
+{
+	struct lab_spec spec;
+	int rc = load_spec(in, o->lab_arg, &spec);
+	if (rc)
+		goto out;
+	if (!is_dir(o->submission)) {
+		fprintf(stderr, "grader: submission folder \"%s\" does not exist or is not a folder\n", o->submission);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (char *const *n = o->only; n && *n; n++)
+		if (!spec_test(&spec, *n)) {
+			fprintf(stderr, "grader: lab \"%s\" has no test \"%s\" (see: grader list %s)\n", spec.name, *n,
+				o->lab_arg);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	o->ref_dir = in->refs;
+	o->linebuf = in->linebuf;
+	struct sandbox_info iso;
+	sandbox_probe(&iso);
+	struct grade_report rep;
+	char err[1024];
+	if (grade_run(&spec, o, &rep, &iso, err, sizeof err) < 0) {
+		fprintf(stderr, "grader: internal error: %s\n", err);
+		rc = EXIT_INTERNAL;
+	} else if (write_report_file(&rep, format, output) < 0) {
+		rc = EXIT_INTERNAL;
+	} else {
+		rc = EXIT_PASS;
+		for (size_t i = 0; i < rep.ntests; i++) {
+			if (rep.tests[i].status == ST_ERROR)
+				rc = EXIT_INTERNAL;
+			else if (rep.tests[i].status != ST_PASS && rc == EXIT_PASS)
+				rc = EXIT_FAILED;
+		}
+	}
+	grade_release(&rep);
+out:
+	spec_release(&spec);
+	return rc;
+}
+
+static int
+cmd_grade(const struct install *in, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },   { "output", required_argument, NULL, 'o' },
+		{ "test", required_argument, NULL, 't' },     { "seed", required_argument, NULL, 's' },
+		{ "visible-only", no_argument, NULL, 'v' },   { "require-isolation", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+	};
+	struct grade_options o = { .seed = 1, .self = "grader" };
+	const char *format = "text", *output = NULL;
+	struct strvec only = STRVEC_INIT;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 't':
+			sv_push(&only, optarg);
+			break;
+		case 's':
+			errno = 0;
+			o.seed = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o.seed < 0) {
+				rc = usage("--seed takes a whole number, not \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case 'v':
+			o.visible_only = 1;
+			break;
+		case 'r':
+			o.require_isolation = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			rc = 0;
+			goto out;
+		default:
+			rc = usage(NULL, NULL);
+			goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		rc = usage("grade takes a LAB and a SUBMISSION_DIR", NULL);
+		goto out;
+	}
+	if (!report_format_known(format)) {
+		rc = usage("unknown format \"%s\"", format);
+		goto out;
+	}
+	o.lab_arg = argv[optind];
+	o.submission = argv[optind + 1];
+	o.only = only.v;
+	rc = grade(in, &o, format, output);
+out:
+	sv_clear(&only);
+	return rc;
+}
+
+/* The lab a student's folder belongs to: its .grader-lab names it. */
+static int
+cmd_check(const struct install *in, int argc, char **argv)
+{
+	if (argc > 2)
+		return usage("check takes at most one DIR", NULL);
+	const char *dir = argc == 2 ? argv[1] : ".";
+	char *marker = xstrfmt("%s/.grader-lab", dir);
+	char *text = read_file(marker, 4096, NULL);
+	if (!text) {
+		fprintf(stderr,
+			"grader: \"%s\" has no .grader-lab file naming its lab; grade it with: grader grade LAB %s\n",
+			dir, dir);
+		free(marker);
+		return EXIT_USAGE;
+	}
+	text[strcspn(text, " \t\r\n")] = '\0';
+	struct grade_options o = { .seed = 1, .self = "grader", .lab_arg = text, .submission = dir,
+				   .visible_only = 1 };
+	int rc = *text ? grade(in, &o, "text", NULL) : usage("\"%s\" is empty", marker);
+	free(text);
+	free(marker);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(NULL, NULL);
+	umask(022);
+	struct install in;
+	locate(&in);
+	int rc;
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "grade"))
+		rc = cmd_grade(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "check"))
+		rc = cmd_check(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "validate"))
+		rc = cmd_validate(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "list"))
+		rc = cmd_list(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		rc = 0;
+	} else
+		rc = usage("unknown command \"%s\"", cmd);
+	install_release(&in);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* Memory checking of student programs, with Valgrind memcheck or an
+ * AddressSanitizer + UBSan build.  Each is blind where the other sees:
+ * Valgrind catches uninitialised values handed to system calls (a socklen_t
+ * never set before accept()), ASan catches overflows of stack arrays (11
+ * bytes received into char[10]) that Valgrind cannot see.  Every tool
+ * writes its report to a log file per process; memcheck_collect() turns
+ * each report into a finding in a student's words. */
+#ifndef GRADER_MEMCHECK_H
+#define GRADER_MEMCHECK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "result.h"
+#include "spec.h"
+#include "util.h"
+
+/* Adds to argv (before the program's own argv) and env what running under
+ * mode needs; logs go to logdir. */
+void memcheck_prepare(int mode, const char *valgrind, const char *logdir, struct strvec *argv,
+		      struct strvec *env);
+
+/* Names the process with pid for messages ("server"); NULL if unknown. */
+typedef const char *(*memcheck_namer)(pid_t pid, void *arg);
+
+/* Reads every report in logdir and adds a crash finding per process with
+ * a memory error.  sources are the submission's file names: the frame
+ * in them is the place a student should look.  Returns the number of
+ * processes with errors. */
+int memcheck_collect(const char *logdir, char *const *sources, size_t nsources, memcheck_namer namer,
+		     void *arg, struct verdict *v);
+
+#endif

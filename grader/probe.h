@@ -1,0 +1,25 @@
+/* What the kernel says about the sandbox, read from inside it: whether a
+ * readiness condition holds (a socket listening, a path present, a line
+ * printed) and, for a process that hangs, what it is blocked in. */
+#ifndef GRADER_PROBE_H
+#define GRADER_PROBE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "spec.h"
+#include "util.h"
+
+/* 1 when the condition holds.  out is the process's stdout so far; cwd is
+ * where relative Unix socket paths are resolved. */
+int ready_check(const struct ready *r, const char *out, size_t outlen, const char *cwd);
+/* "a TCP socket listening on port 2021" */
+void ready_describe(const struct ready *r, struct strbuf *sb);
+
+/* Appends what pid is doing: state, the system call it is blocked in, what
+ * the kernel is waiting for, CPU time used, its open descriptors. */
+void probe_hang(pid_t pid, struct strbuf *sb);
+/* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
+long probe_cpu_ms(pid_t pid);
+
+#endif

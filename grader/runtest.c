@@ -1,0 +1,677 @@
+/* A test runs as the sandbox's init.  Its steps start processes (children
+ * of the init), wait for readiness or exit, and record findings; an event
+ * loop (pump) reads every process's output into capped buffers and reaps
+ * children through a signalfd, so nothing here sleeps to synchronise: it
+ * waits for events, or re-checks a /proc condition with a deadline.  At the
+ * end every started process is stopped, leftovers are killed and reported,
+ * memcheck logs are read, and the verdict goes to the parent as JSON. */
+#define _GNU_SOURCE
+#include "runtest.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "match.h"
+#include "memcheck.h"
+#include "probe.h"
+#include "spawn.h"
+
+#define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long */
+#define READY_TICK_MS 2    /* how often a /proc condition is re-checked */
+#define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
+#define MEMCHECK_SLOWDOWN 10
+
+struct proc {
+	char *id;
+	const struct step *step;
+	int memcheck;
+	struct child child;
+	struct capture out, err;
+	int running;
+	int stopped; /* the grader ended it: its death by signal is no crash */
+	struct exit_status status;
+	int64_t end_ms;
+};
+
+struct ctx {
+	const struct grade_env *env;
+	const struct test_spec *t;
+	struct proc *procs;
+	size_t nprocs, cap;
+	int sigfd;
+	int64_t deadline;
+	struct verdict v;
+	const char *workdir; /* cwd and memcheck log folder of the processes */
+	int aborted;
+};
+
+static const char *
+who(const struct proc *p)
+{
+	static char buf[2][160];
+	static int k;
+	k ^= 1;
+	snprintf(buf[k], sizeof buf[k], "%s %s", p->step->is_ref ? "the reference" : "your", p->id);
+	return buf[k];
+}
+
+static void
+show_stream(struct strbuf *d, const struct proc *p, int err)
+{
+	const struct capture *c = err ? &p->err : &p->out;
+	size_t len;
+	char *bytes = capture_bytes(c, 1, &len);
+	const char *name = err ? "stderr" : "stdout";
+	if (!c->total) {
+		free(bytes);
+		return;
+	}
+	sb_addf(d, "  %s of %s (%zu bytes%s):\n", name, p->id, c->total,
+		capture_truncated(c) ? ", the middle was not kept" : "");
+	if (len > SHOW_OUTPUT) {
+		sb_add_printable(d, bytes, SHOW_OUTPUT / 2);
+		sb_addf(d, "\n[... %zu bytes not shown ...]\n", len - SHOW_OUTPUT);
+		sb_add_printable(d, bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
+	} else {
+		sb_add_printable(d, bytes, len);
+	}
+	if (len && bytes[len - 1] != '\n')
+		sb_adds(d, "\n");
+	free(bytes);
+}
+
+static void
+show_outputs(struct strbuf *d, const struct proc *p)
+{
+	show_stream(d, p, 0);
+	show_stream(d, p, 1);
+	if (!p->out.total && !p->err.total)
+		sb_addf(d, "  %s printed nothing\n", p->id);
+}
+
+/* ---- the event loop --------------------------------------------------- */
+
+static void
+drain_fd(struct proc *p, int *fd, struct capture *c)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(*fd, buf, sizeof buf);
+		if (n > 0) {
+			capture_add(c, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			close(*fd);
+			*fd = -1;
+		}
+		break;
+	}
+	(void)p;
+}
+
+static void
+reap(struct ctx *c)
+{
+	struct signalfd_siginfo si;
+	while (read(c->sigfd, &si, sizeof si) > 0)
+		;
+	int st;
+	pid_t pid;
+	while ((pid = wait_retry(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < c->nprocs; i++) {
+			struct proc *p = &c->procs[i];
+			if (p->child.pid != pid || !p->running)
+				continue;
+			p->running = 0;
+			p->end_ms = now_ms();
+			exit_status_decode(st, &p->status);
+			/* Everything it wrote is in the pipes now. */
+			if (p->child.out_fd >= 0)
+				drain_fd(p, &p->child.out_fd, &p->out);
+			if (p->child.err_fd >= 0)
+				drain_fd(p, &p->child.err_fd, &p->err);
+		}
+	}
+}
+
+typedef int (*cond_fn)(struct ctx *c, void *arg);
+
+/* Runs the loop until cond holds (returns 1) or until_ms passes (returns
+ * 0).  tick_ms > 0 re-checks cond that often even without events. */
+static int
+pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
+{
+	size_t cap = 1 + 2 * c->nprocs;
+	struct pollfd *pfd = xcalloc(cap, sizeof *pfd);
+	int rc = 0;
+	for (;;) {
+		if (cond && cond(c, arg)) {
+			rc = 1;
+			break;
+		}
+		int64_t left = until_ms - now_ms();
+		if (left < 0)
+			break;
+		size_t n = 0;
+		pfd[n++] = (struct pollfd){ c->sigfd, POLLIN, 0 };
+		for (size_t i = 0; i < c->nprocs; i++) {
+			if (c->procs[i].child.out_fd >= 0)
+				pfd[n++] = (struct pollfd){ c->procs[i].child.out_fd, POLLIN, 0 };
+			if (c->procs[i].child.err_fd >= 0)
+				pfd[n++] = (struct pollfd){ c->procs[i].child.err_fd, POLLIN, 0 };
+		}
+		int timeout = tick_ms > 0 && left > tick_ms ? tick_ms : (int)left;
+		int pr = poll(pfd, n, timeout);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr <= 0)
+			continue;
+		for (size_t i = 0; i < c->nprocs; i++) {
+			struct proc *p = &c->procs[i];
+			for (size_t k = 1; k < n; k++) {
+				if (!pfd[k].revents)
+					continue;
+				if (pfd[k].fd == p->child.out_fd)
+					drain_fd(p, &p->child.out_fd, &p->out);
+				else if (pfd[k].fd == p->child.err_fd)
+					drain_fd(p, &p->child.err_fd, &p->err);
+			}
+		}
+		if (pfd[0].revents)
+			reap(c);
+	}
+	free(pfd);
+	return rc;
+}
+
+static int
+cond_exited(struct ctx *c, void *arg)
+{
+	(void)c;
+	return !((struct proc *)arg)->running;
+}
+
+static int
+cond_all_exited(struct ctx *c, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].running)
+			return 0;
+	return 1;
+}
+
+static int
+cond_ready_or_exited(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	if (!p->running)
+		return 1;
+	size_t len;
+	char *out = capture_bytes(&p->out, 0, &len);
+	int ok = ready_check(&p->step->ready, out, len, c->workdir);
+	free(out);
+	return ok;
+}
+
+/* Blocked in the kernel (waiting for the next client), or gone. */
+static int
+cond_settled(struct ctx *c, void *arg)
+{
+	(void)c;
+	struct proc *p = arg;
+	if (!p->running)
+		return 1;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)p->child.pid);
+	char *stat = read_file(path, 4096, NULL);
+	char *paren = stat ? strrchr(stat, ')') : NULL;
+	int settled = !paren || paren[1] != ' ' || (paren[2] != 'R');
+	free(stat);
+	return settled;
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+static struct proc *
+find_proc(struct ctx *c, const char *id)
+{
+	for (size_t i = c->nprocs; i-- > 0;)
+		if (!strcmp(c->procs[i].id, id))
+			return &c->procs[i];
+	return NULL;
+}
+
+static int
+step_timeout(const struct ctx *c, const struct proc *p)
+{
+	int ms = c->t->limits.step_ms;
+	return p && p->memcheck != MEMCHECK_NONE ? ms * 2 : ms;
+}
+
+static int64_t
+until(const struct ctx *c, int ms)
+{
+	int64_t t = now_ms() + ms;
+	return t < c->deadline ? t : c->deadline;
+}
+
+static struct proc *
+spawn(struct ctx *c, const struct step *s, const char *id)
+{
+	const struct grade_env *env = c->env;
+	if (c->nprocs == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->procs = xrealloc(c->procs, c->cap * sizeof *c->procs);
+	}
+	struct proc *p = &c->procs[c->nprocs];
+	memset(p, 0, sizeof *p);
+	p->id = xstrdup(id);
+	p->step = s;
+	p->memcheck = step_memcheck(c->t, s);
+
+	char *path;
+	if (s->is_ref)
+		path = xstrfmt("%s/%s", env->ref_dir, spec_ref(env->spec, s->program)->binary);
+	else
+		path = xstrfmt("%s/%s", p->memcheck == MEMCHECK_ASAN ? env->asan_dir : env->bin_dir, s->program);
+	if (p->memcheck == MEMCHECK_VALGRIND && !env->valgrind) {
+		verdict_add(&c->v, ST_ERROR, "internal error: this test needs Valgrind, which is not installed", NULL);
+		goto fail;
+	}
+	if (p->memcheck == MEMCHECK_ASAN && (!env->asan_dir || s->is_ref)) {
+		verdict_add(&c->v, ST_ERROR, s->is_ref ? "internal error: references have no ASan build"
+						       : "internal error: the ASan build of the submission is missing",
+			    NULL);
+		goto fail;
+	}
+
+	struct strvec argv = STRVEC_INIT, envv = STRVEC_INIT;
+	sv_push(&envv, "PATH=/usr/local/bin:/usr/bin:/bin");
+	sv_pushf(&envv, "HOME=%s", c->workdir);
+	sv_push(&envv, "LC_ALL=C");
+	sv_pushf(&envv, "LD_PRELOAD=%s", env->linebuf);
+	memcheck_prepare(p->memcheck, env->valgrind, c->workdir, &argv, &envv);
+	sv_push(&argv, path);
+	for (size_t i = 0; i < s->nargs; i++)
+		sv_push(&argv, s->args[i]);
+	for (size_t i = 0; i < s->nenv; i++)
+		sv_pushf(&envv, "%s=%s", s->env[i].key, s->env[i].value);
+
+	const struct limits *l = &c->t->limits;
+	int slow = p->memcheck == MEMCHECK_NONE ? 1 : MEMCHECK_SLOWDOWN;
+	p->child = (struct child){
+		.argv = argv.v,
+		.envp = envv.v,
+		.cwd = c->workdir,
+		.stdin_data = s->stdin_text,
+		.stdin_len = s->stdin_text ? strlen(s->stdin_text) : 0,
+		.limits = { .cpu_ms = l->cpu_ms * slow,
+			    .memory_mb = p->memcheck == MEMCHECK_NONE ? l->memory_mb : 0,
+			    .file_size_kb = l->file_size_kb,
+			    .open_files = l->open_files,
+			    .processes = l->processes },
+	};
+	char err[256];
+	int rc = child_start(&p->child, err, sizeof err);
+	sv_clear(&argv);
+	sv_clear(&envv);
+	p->child.argv = p->child.envp = NULL;
+	if (rc < 0) {
+		char *msg = xstrfmt("internal error: cannot start %s: %s", who(p), err);
+		verdict_add(&c->v, ST_ERROR, msg, NULL);
+		free(msg);
+		goto fail;
+	}
+	capture_init(&p->out, (size_t)l->output_kb * 1024);
+	capture_init(&p->err, (size_t)l->output_kb * 1024);
+	p->running = 1;
+	c->nprocs++;
+	free(path);
+	return p;
+fail:
+	free(path);
+	free(p->id);
+	c->aborted = 1;
+	return NULL;
+}
+
+static void
+stop_procs(struct ctx *c, struct proc *only)
+{
+	int any = 0;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		struct proc *p = &c->procs[i];
+		if (p->running && (!only || p == only)) {
+			kill(p->child.pid, SIGTERM);
+			p->stopped = 1;
+			any = 1;
+		}
+	}
+	if (!any)
+		return;
+	cond_fn done = only ? cond_exited : cond_all_exited;
+	if (pump(c, now_ms() + STOP_GRACE_MS, done, only, 0))
+		return;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].running && (!only || &c->procs[i] == only))
+			kill(c->procs[i].child.pid, SIGKILL);
+	if (!pump(c, now_ms() + 5000, done, only, 0))
+		verdict_add(&c->v, ST_ERROR, "internal error: a process did not die of SIGKILL within 5 s", NULL);
+}
+
+/* Exit status and output expectations of a process that has ended. */
+static void
+check_proc(struct ctx *c, struct proc *p)
+{
+	const struct expect *e = &p->step->expect;
+	char desc[160];
+	exit_status_describe(&p->status, desc, sizeof desc);
+	int crashed = p->status.how == EXIT_SIGNAL && !p->stopped &&
+		      !(e->has_signal && e->signal == p->status.signal);
+	if (crashed) {
+		struct strbuf d = STRBUF_INIT;
+		int cpu = p->status.signal == SIGXCPU;
+		char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed", who(p),
+					  c->t->limits.cpu_ms)
+				: xstrfmt("%s crashed: it %s", who(p), desc);
+		if (p->status.signal == SIGPIPE)
+			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
+		show_outputs(&d, p);
+		verdict_add(&c->v, cpu ? ST_TIMEOUT : ST_CRASH, msg, d.buf);
+		free(msg);
+		sb_release(&d);
+	}
+	if (e->has_exit && !crashed && !(p->status.how == EXIT_CODE && p->status.code == e->exit_code)) {
+		struct strbuf d = STRBUF_INIT;
+		char *msg = xstrfmt("%s %s, expected exit status %d", who(p), desc, e->exit_code);
+		show_outputs(&d, p);
+		verdict_add(&c->v, ST_FAIL, msg, d.buf);
+		free(msg);
+		sb_release(&d);
+	}
+	if (e->has_signal && !(p->status.how == EXIT_SIGNAL && p->status.signal == e->signal)) {
+		char *msg = xstrfmt("%s %s, expected it to be killed by SIG%s", who(p), desc, sigabbrev_np(e->signal));
+		verdict_add(&c->v, ST_FAIL, msg, NULL);
+		free(msg);
+	}
+	for (int err = 0; err < 2; err++) {
+		const struct matcher *m = err ? &e->err : &e->out;
+		const struct capture *cap = err ? &p->err : &p->out;
+		if (!m->present)
+			continue;
+		size_t len;
+		char *bytes = capture_bytes(cap, 0, &len), *msg;
+		char *what = xstrfmt("%s's %s", who(p), err ? "stderr" : "stdout");
+		struct strbuf d = STRBUF_INIT;
+		if (!match_output(m, bytes, len, what, &msg, &d)) {
+			if (capture_truncated(cap))
+				sb_addf(&d, "  (it printed %zu bytes; only the first and last %d KiB were kept)\n",
+					cap->total, c->t->limits.output_kb / 2);
+			verdict_add(&c->v, ST_FAIL, msg, d.buf);
+			free(msg);
+		}
+		sb_release(&d);
+		free(what);
+		free(bytes);
+	}
+}
+
+/* A process that should be running is gone, or one that should end hangs. */
+static void
+report_gone(struct ctx *c, struct proc *p, const char *expected)
+{
+	char desc[160];
+	exit_status_describe(&p->status, desc, sizeof desc);
+	struct strbuf d = STRBUF_INIT;
+	char *msg = xstrfmt("%s %s, %s", who(p), desc, expected);
+	show_outputs(&d, p);
+	verdict_add(&c->v, p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
+	p->stopped = 1; /* reported here; not again as a crash */
+	free(msg);
+	sb_release(&d);
+}
+
+static void
+report_hang(struct ctx *c, struct proc *p, enum status st, const char *msg)
+{
+	struct strbuf d = STRBUF_INIT;
+	probe_hang(p->child.pid, &d);
+	show_outputs(&d, p);
+	verdict_add(&c->v, st, msg, d.buf);
+	sb_release(&d);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static void
+step_start(struct ctx *c, const struct step *s)
+{
+	struct proc *p = spawn(c, s, s->id);
+	if (!p || s->ready.kind == READY_NONE)
+		return;
+	int ms = step_timeout(c, p);
+	pump(c, until(c, ms), cond_ready_or_exited, p, READY_TICK_MS);
+	struct strbuf cond = STRBUF_INIT;
+	ready_describe(&s->ready, &cond);
+	if (!p->running) {
+		char *expected = xstrfmt("before it was ready (expected %s)", cond.buf);
+		report_gone(c, p, expected);
+		free(expected);
+		c->aborted = 1;
+	} else if (!cond_ready_or_exited(c, p)) {
+		char *msg = xstrfmt("%s never became ready: expected %s within %d ms", who(p), cond.buf, ms);
+		report_hang(c, p, ST_FAIL, msg);
+		free(msg);
+		c->aborted = 1;
+	}
+	sb_release(&cond);
+}
+
+static void
+step_run(struct ctx *c, const struct step *s)
+{
+	for (int r = 1; r <= s->repeat && !c->aborted; r++) {
+		char *id = s->repeat > 1 ? xstrfmt("%s#%d", s->id, r) : xstrdup(s->id);
+		struct proc *p = spawn(c, s, id);
+		free(id);
+		if (!p)
+			return;
+		int ms = step_timeout(c, p);
+		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
+			char *msg = xstrfmt("%s did not finish within %d ms", who(p), ms);
+			report_hang(c, p, ST_TIMEOUT, msg);
+			free(msg);
+			stop_procs(c, p);
+			c->aborted = 1;
+			return;
+		}
+		check_proc(c, p);
+	}
+}
+
+static void
+step_target(struct ctx *c, const struct step *s)
+{
+	struct proc *p = find_proc(c, s->id);
+	if (!p)
+		return; /* the spec validator rules this out; the start failed */
+	int ms = step_timeout(c, p);
+	switch (s->kind) {
+	case STEP_ALIVE:
+		pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
+		if (!p->running) {
+			report_gone(c, p, "but it should still be running (and serving)");
+			c->aborted = 1;
+		}
+		break;
+	case STEP_WAIT:
+		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
+			char *msg = xstrfmt("%s did not exit within %d ms", who(p), ms);
+			report_hang(c, p, ST_TIMEOUT, msg);
+			free(msg);
+			c->aborted = 1;
+		}
+		break;
+	case STEP_STOP:
+		stop_procs(c, p);
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *
+name_pid(pid_t pid, void *arg)
+{
+	struct ctx *c = arg;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].child.pid == pid)
+			return c->procs[i].id;
+	return NULL;
+}
+
+static void
+finish(struct ctx *c)
+{
+	stop_procs(c, NULL);
+	for (size_t i = 0; i < c->nprocs; i++) {
+		struct proc *p = &c->procs[i];
+		if (p->step->kind == STEP_START)
+			check_proc(c, p);
+	}
+	struct strbuf killed = STRBUF_INIT;
+	int n = sandbox_kill_others(&killed);
+	if (n > 0) {
+		char *msg = xstrfmt("%d process%s still running after the test and had to be killed: %s", n,
+				    n == 1 ? " was" : "es were", killed.buf);
+		const char *hint = "  a forked child that never exits, or a daemon: every process a program starts must end before the program does (and be waited for)\n";
+		if (c->t->leftovers_fail)
+			verdict_add(&c->v, ST_FAIL, msg, hint);
+		else
+			sb_addf(&c->v.details, "(note) %s\n", msg);
+		free(msg);
+	}
+	sb_release(&killed);
+	const struct lab_spec *spec = c->env->spec;
+	memcheck_collect(c->workdir, spec->files, spec->nfiles, name_pid, c, &c->v);
+}
+
+struct body_arg {
+	const struct grade_env *env;
+	const struct test_spec *t;
+};
+
+static void
+write_report(int fd, const struct verdict *v)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "status", status_name(v->status), "message",
+			      v->message ? v->message : "", "details", v->details.buf ? v->details.buf : "");
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text)
+		write_all(fd, text, strlen(text));
+	free(text);
+	json_decref(o);
+}
+
+static void
+test_body(void *arg, int report_fd)
+{
+	struct body_arg *a = arg;
+	struct ctx c = { .env = a->env, .t = a->t, .sigfd = -1 };
+	verdict_init(&c.v);
+	char workdir[] = "/tmp/grader-XXXXXX";
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
+	    (c.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		verdict_add(&c.v, ST_ERROR, "internal error: cannot watch child processes", strerror(errno));
+		goto report;
+	}
+	/* In a sandbox /tmp is private; without one this keeps tests apart. */
+	if (!mkdtemp(workdir) || chmod(workdir, 0777) < 0) {
+		verdict_add(&c.v, ST_ERROR, "internal error: cannot create the test's folder", strerror(errno));
+		goto report;
+	}
+	c.workdir = workdir;
+	c.deadline = now_ms() + a->t->limits.wall_ms;
+	for (size_t i = 0; i < a->t->nsteps && !c.aborted; i++) {
+		const struct step *s = &a->t->steps[i];
+		if (now_ms() >= c.deadline) {
+			char *msg = xstrfmt("the test ran out of its %d ms before the step at line %d", a->t->limits.wall_ms,
+					    s->line);
+			verdict_add(&c.v, ST_TIMEOUT, msg, NULL);
+			free(msg);
+			break;
+		}
+		if (s->kind == STEP_START)
+			step_start(&c, s);
+		else if (s->kind == STEP_RUN)
+			step_run(&c, s);
+		else
+			step_target(&c, s);
+	}
+	finish(&c);
+	if (c.env->mode == ISOLATION_NONE)
+		rm_rf(workdir);
+report:
+	write_report(report_fd, &c.v);
+	for (size_t i = 0; i < c.nprocs; i++) {
+		struct proc *p = &c.procs[i];
+		free(p->id);
+		capture_release(&p->out);
+		capture_release(&p->err);
+		if (p->child.out_fd >= 0)
+			close(p->child.out_fd);
+		if (p->child.err_fd >= 0)
+			close(p->child.err_fd);
+	}
+	free(c.procs);
+	verdict_release(&c.v);
+	if (c.sigfd >= 0)
+		close(c.sigfd);
+}
+
+void
+runtest_run(const struct grade_env *env, const struct test_spec *t, struct test_result *r)
+{
+	struct body_arg a = { env, t };
+	struct sandbox_config cfg = { .mode = env->mode,
+				      .keep_paths = env->keep_paths,
+				      .deadline_ms = t->limits.wall_ms + 10000 };
+	struct strbuf rep = STRBUF_INIT;
+	char err[512];
+	int64_t t0 = now_ms();
+	int rc = sandbox_run(&cfg, test_body, &a, &rep, err, sizeof err);
+	r->duration_ms = (long)(now_ms() - t0);
+	json_t *o = rc == 0 ? json_loadb(rep.buf ? rep.buf : "", rep.len, 0, NULL) : NULL;
+	const char *st = NULL, *msg = NULL, *details = NULL;
+	if (o && json_unpack(o, "{s:s, s:s, s:s}", "status", &st, "message", &msg, "details", &details) == 0 &&
+	    status_from_name(st) >= 0) {
+		r->status = (enum status)status_from_name(st);
+		r->message = xstrdup(msg);
+		r->details = xstrdup(details);
+	} else {
+		r->status = ST_ERROR;
+		r->message = xstrfmt("internal error: %s",
+				     rc < 0 ? err : rc == 1 ? "the sandbox did not finish in time"
+							    : "the sandbox's report is unreadable");
+		r->details = xstrdup("");
+	}
+	json_decref(o);
+	sb_release(&rep);
+}

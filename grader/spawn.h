@@ -1,0 +1,66 @@
+/* The one way the grader starts a program (git's run-command, libuv's
+ * process.c): a struct holds argv, env, stdin and limits; only
+ * async-signal-safe calls run between fork and exec; an exec failure comes
+ * back through a close-on-exec pipe; the child ends with _exit(127).
+ *
+ * Wait statuses are decoded in one place, exit_status_decode(). */
+#ifndef GRADER_SPAWN_H
+#define GRADER_SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct child_limits {
+	int cpu_ms;       /* RLIMIT_CPU, rounded up to seconds; 0: unlimited */
+	int memory_mb;    /* RLIMIT_AS; 0: unlimited */
+	int file_size_kb; /* RLIMIT_FSIZE; 0: unlimited */
+	int open_files;   /* RLIMIT_NOFILE; 0: unchanged */
+	int processes;    /* RLIMIT_NPROC; 0: unchanged */
+};
+
+struct child {
+	/* set by the caller; borrowed, not owned */
+	char *const *argv; /* argv[0] is the path that is executed */
+	char *const *envp;
+	const char *cwd;        /* NULL: unchanged */
+	const char *stdin_data; /* NULL: /dev/null; at most 60000 bytes */
+	size_t stdin_len;
+	struct child_limits limits;
+	int merge_stderr; /* send stderr to the stdout pipe */
+	int new_pgrp;     /* own process group, so a timeout kills its children too */
+	/* set by child_start */
+	pid_t pid;
+	int out_fd, err_fd; /* non-blocking read ends; -1 once closed */
+	int64_t started_ms;
+};
+
+/* Starts the child; returns 0, or -1 with a message in err. */
+int child_start(struct child *c, char *err, size_t errlen);
+
+struct capture;
+struct exit_status;
+/* Starts the child with stderr merged into stdout and a process group of
+ * its own, captures its output into out, and waits for it at most
+ * timeout_ms (then its group is killed and *timed_out set).  Returns 0, or
+ * -1 with a message in err when it could not be run. */
+int child_run(struct child *c, int timeout_ms, struct capture *out, struct exit_status *st, int *timed_out,
+	      char *err, size_t errlen);
+
+/* The path of an executable found in $PATH, or NULL (the caller frees). */
+char *find_in_path(const char *name);
+
+struct exit_status {
+	enum { EXIT_RUNNING, EXIT_CODE, EXIT_SIGNAL } how;
+	int code;   /* EXIT_CODE */
+	int signal; /* EXIT_SIGNAL */
+	int core;
+};
+
+void exit_status_decode(int wstatus, struct exit_status *st);
+/* "exited with status 1", "was killed by signal SIGSEGV (segmentation fault)" */
+void exit_status_describe(const struct exit_status *st, char *buf, size_t len);
+/* waitpid() that retries on EINTR. */
+pid_t wait_retry(pid_t pid, int *wstatus, int flags);
+
+#endif
