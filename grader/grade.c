@@ -142,7 +142,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		const struct test_spec *t = &spec->tests[i];
 		if (!selected(o, t))
 			continue;
-		struct test_result *r = &rep->tests[rep->ntests++];
+		struct graded_test *r = &rep->tests[rep->ntests++];
 		r->name = xstrdup(t->name);
 		r->description = xstrdup(t->description ? t->description : "");
 		r->max_score = t->points;
@@ -176,7 +176,7 @@ void
 grade_release(struct grade_report *rep)
 {
 	for (size_t i = 0; i < rep->ntests; i++)
-		test_result_release(&rep->tests[i]);
+		graded_test_release(&rep->tests[i]);
 	free(rep->tests);
 	free(rep->build_log);
 	memset(rep, 0, sizeof *rep);

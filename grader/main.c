@@ -242,7 +242,7 @@ cmd_grade(const struct install *in, int argc, char **argv)
 	struct strvec only = STRVEC_INIT;
 	int c, rc;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'f':

@@ -260,7 +260,7 @@ memcheck_collect(const char *logdir, char *const *sources, size_t nsources, memc
 		const char *dot = strrchr(name, '.');
 		pid_t pid = dot ? (pid_t)strtol(dot + 1, NULL, 10) : 0;
 		const char *who = namer ? namer(pid, arg) : NULL;
-		char *label = who ? xstrfmt("\"%s\"", who) : xstrfmt("a child process (pid %d)", (int)pid);
+		char *label = who ? xstrdup(who) : xstrfmt("a child process (pid %d)", (int)pid);
 		char *path = xstrfmt("%s/%s", logdir, name);
 		struct report r;
 		int vg = !strncmp(name, VG_LOG, strlen(VG_LOG));

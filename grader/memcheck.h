@@ -20,7 +20,7 @@
 void memcheck_prepare(int mode, const char *valgrind, const char *logdir, struct strvec *argv,
 		      struct strvec *env);
 
-/* Names the process with pid for messages ("server"); NULL if unknown. */
+/* Names the process with pid for messages ("your server"); NULL if unknown. */
 typedef const char *(*memcheck_namer)(pid_t pid, void *arg);
 
 /* Reads every report in logdir and adds a crash finding per process with

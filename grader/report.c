@@ -41,7 +41,7 @@ write_text(FILE *f, const struct grade_report *g)
 		head_lines(f, g->build_log, BUILD_LOG_LINES, "  | ");
 	fputc('\n', f);
 	for (size_t i = 0; i < g->ntests; i++) {
-		const struct test_result *t = &g->tests[i];
+		const struct graded_test *t = &g->tests[i];
 		char pts[32];
 		snprintf(pts, sizeof pts, "%d/%d", t->score, t->max_score);
 		fprintf(f, "  %-12s %-7s %-36s %s%s\n", t->status == ST_PASS ? "PASS" : status_name(t->status), pts,
@@ -49,23 +49,25 @@ write_text(FILE *f, const struct grade_report *g)
 	}
 	fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
 	for (size_t i = 0; i < g->ntests; i++) {
-		const struct test_result *t = &g->tests[i];
+		const struct graded_test *t = &g->tests[i];
 		if (t->status == ST_PASS)
 			continue;
 		fprintf(f, "\n--- %s: %s\n", t->name, status_name(t->status));
 		if (t->description && *t->description)
 			fprintf(f, "what it checks: %s\n", t->description);
-		fprintf(f, "%s\n", t->message);
+		/* The details begin with every finding, the message among them. */
+		if (t->details && *t->details)
+			fprintf(f, "%s", t->details);
+		else
+			fprintf(f, "%s\n", t->message);
 		if (t->status == ST_BUILD_FAILED)
 			head_lines(f, g->build_log, BUILD_LOG_LINES, "  | ");
-		else if (t->details && *t->details)
-			fprintf(f, "%s", t->details);
 		fprintf(f, "reproduce: %s\n", t->reproduce);
 	}
 }
 
 static json_t *
-test_json(const struct test_result *t)
+test_json(const struct graded_test *t)
 {
 	return json_pack("{s:s, s:s, s:i, s:i, s:b, s:I, s:s, s:s, s:s, s:s}", "name", t->name, "status",
 			 status_name(t->status), "score", t->score, "max_score", t->max_score, "visible", t->visible,
@@ -99,7 +101,7 @@ write_json(FILE *f, const struct grade_report *g)
 }
 
 static char *
-test_output(const struct test_result *t)
+test_output(const struct graded_test *t)
 {
 	return xstrfmt("%s\n%sreproduce: %s\n", t->message, t->details, t->reproduce);
 }
@@ -109,7 +111,7 @@ write_gradescope(FILE *f, const struct grade_report *g)
 {
 	json_t *tests = json_array();
 	for (size_t i = 0; i < g->ntests; i++) {
-		const struct test_result *t = &g->tests[i];
+		const struct graded_test *t = &g->tests[i];
 		char *out = t->status == ST_PASS ? xstrdup("") : test_output(t);
 		json_array_append_new(tests, json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "name", t->name, "score",
 						       t->score, "max_score", t->max_score, "status",
@@ -154,7 +156,7 @@ write_junit(FILE *f, const struct grade_report *g)
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", g->ntests, failures, errors,
 		total_ms / 1000.0);
 	for (size_t i = 0; i < g->ntests; i++) {
-		const struct test_result *t = &g->tests[i];
+		const struct graded_test *t = &g->tests[i];
 		fprintf(f, "  <testcase classname=\"");
 		xml_escape(f, g->lab);
 		fprintf(f, "\" name=\"");
@@ -180,7 +182,7 @@ write_tap(FILE *f, const struct grade_report *g)
 {
 	fprintf(f, "TAP version 13\n1..%zu\n", g->ntests);
 	for (size_t i = 0; i < g->ntests; i++) {
-		const struct test_result *t = &g->tests[i];
+		const struct graded_test *t = &g->tests[i];
 		fprintf(f, "%s %zu - %s\n", t->status == ST_PASS ? "ok" : "not ok", i + 1, t->name);
 		if (t->status == ST_PASS)
 			continue;

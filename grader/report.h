@@ -15,7 +15,7 @@ struct grade_report {
 	char *build_log; /* owned by the report */
 	const char *isolation_mode, *isolation_detail;
 	long seed;
-	struct test_result *tests;
+	struct graded_test *tests;
 	size_t ntests;
 };
 

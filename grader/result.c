@@ -55,7 +55,7 @@ status_from_name(const char *name)
 }
 
 void
-test_result_release(struct test_result *r)
+graded_test_release(struct graded_test *r)
 {
 	free(r->name);
 	free(r->description);

@@ -24,7 +24,7 @@ const char *status_name(enum status st);
 int status_from_name(const char *name);
 
 /* What the report prints for one test. */
-struct test_result {
+struct graded_test {
 	char *name, *description;
 	enum status status;
 	int score, max_score, visible;
@@ -32,6 +32,6 @@ struct test_result {
 	char *message, *details, *reproduce;
 };
 
-void test_result_release(struct test_result *r);
+void graded_test_release(struct graded_test *r);
 
 #endif

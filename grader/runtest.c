@@ -69,18 +69,15 @@ static void
 show_stream(struct strbuf *d, const struct proc *p, int err)
 {
 	const struct capture *c = err ? &p->err : &p->out;
-	size_t len;
-	char *bytes = capture_bytes(c, 1, &len);
-	const char *name = err ? "stderr" : "stdout";
-	if (!c->total) {
-		free(bytes);
+	if (!c->total)
 		return;
-	}
-	sb_addf(d, "  %s of %s (%zu bytes%s):\n", name, p->id, c->total,
+	size_t len;
+	char *bytes = capture_bytes(c, 0, &len);
+	sb_addf(d, "  %s of %s (%zu bytes%s):\n", err ? "stderr" : "stdout", p->id, c->total,
 		capture_truncated(c) ? ", the middle was not kept" : "");
-	if (len > SHOW_OUTPUT) {
+	if (c->total > SHOW_OUTPUT) {
 		sb_add_printable(d, bytes, SHOW_OUTPUT / 2);
-		sb_addf(d, "\n[... %zu bytes not shown ...]\n", len - SHOW_OUTPUT);
+		sb_addf(d, "\n[... %zu bytes not shown ...]\n", c->total - SHOW_OUTPUT);
 		sb_add_printable(d, bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
 	} else {
 		sb_add_printable(d, bytes, len);
@@ -540,7 +537,7 @@ name_pid(pid_t pid, void *arg)
 	struct ctx *c = arg;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].child.pid == pid)
-			return c->procs[i].id;
+			return who(&c->procs[i]);
 	return NULL;
 }
 
@@ -647,7 +644,7 @@ report:
 }
 
 void
-runtest_run(const struct grade_env *env, const struct test_spec *t, struct test_result *r)
+runtest_run(const struct grade_env *env, const struct test_spec *t, struct graded_test *r)
 {
 	struct body_arg a = { env, t };
 	struct sandbox_config cfg = { .mode = env->mode,

@@ -21,6 +21,6 @@ struct grade_env {
 /* Runs test t and fills status, message, details and duration_ms of r (the
  * caller sets the rest).  A failure of the grader itself becomes status
  * "error" with an "internal error" message: never the student's fault. */
-void runtest_run(const struct grade_env *env, const struct test_spec *t, struct test_result *r);
+void runtest_run(const struct grade_env *env, const struct test_spec *t, struct graded_test *r);
 
 #endif

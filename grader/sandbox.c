@@ -60,6 +60,7 @@
 #include "spawn.h"
 
 #define NOBODY 65534
+#define SETTLE_MS 100 /* at most, for leftovers to stop running */
 #define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS)
 
 static enum isolation current_mode = ISOLATION_NAMESPACES;
@@ -293,78 +294,159 @@ close_pipes:
 }
 
 /* The pids that are not us: in a PID namespace everything but pid 1, else
- * our descendants (we are their subreaper, so orphans are ours too). */
+ * all our descendants (we are their subreaper, so orphans are ours too). */
+struct proc_entry {
+	pid_t pid, ppid;
+	char state;
+	char *comm;
+	int ours;
+};
+
 static size_t
-list_others(pid_t **out, struct strbuf *desc, int *described)
+scan_procs(struct proc_entry **out)
 {
-	size_t n = 0, cap = 16;
-	pid_t *pids = xmalloc(cap * sizeof *pids);
-	pid_t self = getpid();
+	size_t n = 0, cap = 64;
+	struct proc_entry *v = xmalloc(cap * sizeof *v);
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == self)
+		if (*end || pid <= 0)
 			continue;
 		char path[64], *stat;
 		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		size_t len;
-		if (!(stat = read_file(path, 4096, &len)))
+		if (!(stat = read_file(path, 4096, NULL)))
 			continue;
 		/* pid (comm) state ppid ...: comm may hold spaces and parens. */
 		char *close_paren = strrchr(stat, ')'), *open_paren = strchr(stat, '(');
-		char state = '?';
-		long ppid = 0;
+		char state;
+		long ppid;
 		if (close_paren && open_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2) {
-			int ours = current_mode == ISOLATION_NAMESPACES || ppid == self;
-			if (ours) {
-				if (n == cap)
-					pids = xrealloc(pids, (cap *= 2) * sizeof *pids);
-				pids[n++] = (pid_t)pid;
-				if (desc && state != 'Z') {
-					(*described)++;
-					sb_addf(desc, "%s%ld (", desc->len ? ", " : "", pid);
-					sb_add_printable(desc, open_paren + 1, (size_t)(close_paren - open_paren - 1));
-					sb_adds(desc, ")");
-				}
-			}
+			if (n == cap)
+				v = xrealloc(v, (cap *= 2) * sizeof *v);
+			struct strbuf comm = STRBUF_INIT;
+			sb_add_printable(&comm, open_paren + 1, (size_t)(close_paren - open_paren - 1));
+			v[n++] = (struct proc_entry){ (pid_t)pid, (pid_t)ppid, state, sb_detach(&comm), 0 };
 		}
 		free(stat);
 	}
 	if (d)
 		closedir(d);
-	*out = pids;
+	*out = v;
 	return n;
+}
+
+/* The live processes that are not us, with their names (both arrays are the
+ * caller's to free, the names with free_names). */
+static size_t
+list_others(pid_t **out, char ***names, size_t *running)
+{
+	struct proc_entry *v;
+	size_t n = scan_procs(&v), count = 0;
+	pid_t self = getpid();
+	for (size_t i = 0; i < n; i++)
+		v[i].ours = v[i].pid != self && (current_mode == ISOLATION_NAMESPACES || v[i].ppid == self);
+	/* Without a PID namespace, follow the tree down from our children. */
+	for (int changed = current_mode == ISOLATION_NONE; changed;) {
+		changed = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n && !v[i].ours; j++)
+				if (v[j].ours && v[i].ppid == v[j].pid)
+					v[i].ours = changed = 1;
+	}
+	pid_t *pids = xmalloc((n + 1) * sizeof *pids);
+	char **comms = xcalloc(n + 1, sizeof *comms);
+	if (running)
+		*running = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].ours && v[i].state != 'Z') { /* a zombie is only waiting to be reaped */
+			if (running && v[i].state == 'R')
+				(*running)++;
+			pids[count] = v[i].pid;
+			comms[count++] = v[i].comm;
+		} else {
+			free(v[i].comm);
+		}
+	}
+	free(v);
+	*out = pids;
+	*names = comms;
+	return count;
+}
+
+static void
+free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 int
 sandbox_kill_others(struct strbuf *killed)
 {
-	pid_t *pids;
-	int count = 0;
-	size_t n = list_others(&pids, killed, &count);
-	free(pids);
-	if (current_mode == ISOLATION_NAMESPACES) {
-		if (n)
+	pid_t *seen = NULL;
+	size_t nseen = 0;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	/* Let what is left settle first (a daemon's middle process is exiting
+	 * right now), so that the report names the same processes every time. */
+	int64_t settle = now_ms() + SETTLE_MS;
+	for (;;) {
+		pid_t *pids;
+		char **names;
+		size_t running, n = list_others(&pids, &names, &running);
+		free(pids);
+		free_names(names, n);
+		if (!running || now_ms() >= settle)
+			break;
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+		sigtimedwait(&chld, NULL, &ts);
+		int st;
+		while (wait_retry(-1, &st, WNOHANG) > 0)
+			;
+	}
+	/* Kill, reap, look again: done only when no process of ours is alive
+	 * and we have no child left, not even one reparented to us a moment
+	 * ago by a double fork that raced the scan. */
+	for (int round = 0; round < 200; round++) {
+		pid_t *pids;
+		char **names;
+		size_t n = list_others(&pids, &names, NULL);
+		for (size_t i = 0; i < n; i++) {
+			size_t k = 0;
+			while (k < nseen && seen[k] != pids[i])
+				k++;
+			if (k < nseen)
+				continue;
+			seen = xrealloc(seen, (nseen + 1) * sizeof *seen);
+			seen[nseen++] = pids[i];
+			if (killed)
+				sb_addf(killed, "%s%d (%s)", killed->len ? ", " : "", (int)pids[i], names[i]);
+		}
+		if (current_mode == ISOLATION_NAMESPACES && n)
 			kill(-1, SIGKILL); /* as pid 1: every other process of the namespace */
-	} else {
-		/* Kill the whole tree, again and again, until a forking child
-		 * has nobody left to be the parent of. */
-		for (int round = 0; round < 1000 && n; round++) {
-			n = list_others(&pids, NULL, NULL);
+		else
 			for (size_t i = 0; i < n; i++)
 				kill(pids[i], SIGKILL);
-			free(pids);
-			int st;
-			while (wait_retry(-1, &st, WNOHANG) > 0)
-				;
+		free(pids);
+		free_names(names, n);
+		int st;
+		pid_t r;
+		while ((r = wait_retry(-1, &st, WNOHANG)) > 0)
+			;
+		if (n == 0 && r < 0 && errno == ECHILD)
+			break;
+		if (r == 0) { /* children alive or dying: wait for news, briefly */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			sigtimedwait(&chld, NULL, &ts);
 		}
 	}
-	int st;
-	while (wait_retry(-1, &st, 0) > 0)
-		;
-	return count;
+	free(seen);
+	return (int)nseen;
 }
 
 static void
@@ -377,6 +459,12 @@ probe_body(void *arg, int report_fd)
 enum isolation
 sandbox_probe(struct sandbox_info *info)
 {
+	if (getenv("IPCGRADER_NO_NAMESPACES")) {
+		info->mode = current_mode = ISOLATION_NONE;
+		snprintf(info->detail, sizeof info->detail,
+			 "no isolation: namespaces turned off by IPCGRADER_NO_NAMESPACES; tests share this machine's network, /tmp and IPC namespace");
+		return info->mode;
+	}
 	struct sandbox_config cfg = { .mode = ISOLATION_NAMESPACES, .deadline_ms = 5000 };
 	struct strbuf rep = STRBUF_INIT;
 	char err[256];
