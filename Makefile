@@ -38,7 +38,7 @@ HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/helpers/%)
 TEST_SRC := $(wildcard tests/check_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
-.PHONY: all refs test check valgrind bench deps install uninstall clean example
+.PHONY: all refs test check run-tests valgrind bench deps install uninstall clean example
 all: $(B)/grader $(B)/libipcgrader-linebuf.so refs
 refs: $(REF_BIN)
 
@@ -72,7 +72,10 @@ $(B) $(B)/obj $(B)/ref $(B)/helpers $(B)/tests:
 	mkdir -p $@
 
 # The test command README.md gives.  Every suite runs even when one fails.
-test check: all $(HELPER_BIN) $(TEST_BIN)
+test check: deps
+	@$(MAKE) --no-print-directory run-tests
+
+run-tests: all $(HELPER_BIN) $(TEST_BIN)
 	@rc=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
 # Unit tests under memcheck, in one process so that leaks are attributed.
@@ -81,11 +84,15 @@ valgrind: all $(HELPER_BIN) $(TEST_BIN)
 	@rc=0; for t in $(filter-out %/check_integration,$(TEST_BIN)); do echo "== valgrind $$t"; \
 	  CK_FORK=no CK_DEFAULT_TIMEOUT=120 $(VALGRIND) $$t || rc=1; done; exit $$rc
 
-bench: all $(HELPER_BIN)
+bench: all $(B)/bench_sandbox
 	@sh tests/bench.sh
 
+$(B)/bench_sandbox: tests/bench_sandbox.c $(GRADER_OBJ) | $(B)
+	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -Igrader $(CFLAGS) $(LDSAN) $(LDFLAGS) $< $(GRADER_OBJ) -o $@ $(PKG_LIBS)
+
 # Grade the bundled fixtures of tcp-hello and print the report (README's first command).
-example: all
+example: deps
+	@$(MAKE) --no-print-directory all
 	@for f in fixtures/tcp-hello/good-reference fixtures/tcp-hello/bug-slide-code; do \
 	  echo "### $(B)/grader grade tcp-hello $$f"; $(B)/grader grade tcp-hello $$f; done; true
 

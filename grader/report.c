@@ -37,7 +37,7 @@ write_text(FILE *f, const struct grade_report *g)
 	fprintf(f, "%s: %s\n", g->lab, g->submission);
 	fprintf(f, "isolation: %s (%s)\n", g->isolation_mode, g->isolation_detail);
 	fprintf(f, "build: %s, %d warning%s\n", g->build_status, g->build_warnings, g->build_warnings == 1 ? "" : "s");
-	if (g->build_warnings && !strcmp(g->build_status, "ok"))
+	if (g->build_warnings || strcmp(g->build_status, "ok"))
 		head_lines(f, g->build_log, BUILD_LOG_LINES, "  | ");
 	fputc('\n', f);
 	for (size_t i = 0; i < g->ntests; i++) {
@@ -50,7 +50,7 @@ write_text(FILE *f, const struct grade_report *g)
 	fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
-		if (t->status == ST_PASS)
+		if (t->status == ST_PASS || t->status == ST_BUILD_FAILED) /* the build says it once */
 			continue;
 		fprintf(f, "\n--- %s: %s\n", t->name, status_name(t->status));
 		if (t->description && *t->description)
@@ -60,8 +60,6 @@ write_text(FILE *f, const struct grade_report *g)
 			fprintf(f, "%s", t->details);
 		else
 			fprintf(f, "%s\n", t->message);
-		if (t->status == ST_BUILD_FAILED)
-			head_lines(f, g->build_log, BUILD_LOG_LINES, "  | ");
 		fprintf(f, "reproduce: %s\n", t->reproduce);
 	}
 }

@@ -1,0 +1,429 @@
+/* Integration: the grader binary, run as users run it.  Every fixture under
+ * fixtures/<lab>/ is graded and compared with its expected.json (good-*
+ * fixtures must pass every test); the JSON contract of PRODUCT.md is
+ * checked field by field; grading twice gives the same verdicts; every
+ * output format is well formed; bad input gets the right exit status. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "spawn.h"
+#include "util.h"
+
+#define GRADER "build/grader"
+#define MAX_FIXTURES 64
+
+static char *fixtures[MAX_FIXTURES]; /* "fixtures/<lab>/<name>" */
+static int nfixtures;
+static char *pairs[MAX_FIXTURES]; /* "tests/reference/<topic>": reference pairs as labs */
+static int npairs;
+static char tmpdir[] = "/tmp/check-integration-XXXXXX";
+
+/* Runs the grader with args (NULL-ended, after "grader"); returns its exit
+ * status, its stdout+stderr in *out (the caller frees). */
+static int
+grader(char **out, const char *const *args, const char *const *extra_env)
+{
+	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
+	sv_push(&argv, GRADER);
+	for (const char *const *a = args; *a; a++)
+		sv_push(&argv, *a);
+	sv_pushf(&env, "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	sv_pushf(&env, "TMPDIR=%s", tmpdir);
+	for (const char *const *e = extra_env; e && *e; e++)
+		sv_push(&env, *e);
+	struct child c = { .argv = argv.v, .envp = env.v };
+	struct capture cap;
+	capture_init(&cap, 1 << 20);
+	struct exit_status st;
+	int timed_out;
+	char err[256];
+	int rc = child_run(&c, 300000, &cap, &st, &timed_out, err, sizeof err);
+	ck_assert_msg(rc == 0, "cannot run the grader: %s", err);
+	ck_assert_msg(!timed_out, "the grader hung");
+	ck_assert_msg(st.how == EXIT_CODE, "the grader died of signal %d", st.signal);
+	char *text = capture_bytes(&cap, 1, NULL);
+	if (out)
+		*out = text;
+	else
+		free(text);
+	capture_release(&cap);
+	sv_clear(&argv);
+	sv_clear(&env);
+	return st.code;
+}
+
+/* Grades a fixture into a JSON file and loads it. */
+static json_t *
+grade_json(const char *lab, const char *dir, int *status)
+{
+	char *file = xstrfmt("%s/report-%d.json", tmpdir, (int)getpid());
+	const char *args[] = { "grade", lab, dir, "--format", "json", "--output", file, NULL };
+	char *out;
+	*status = grader(&out, args, NULL);
+	json_error_t jerr;
+	json_t *report = json_load_file(file, 0, &jerr);
+	ck_assert_msg(report != NULL, "no JSON report for %s (exit %d): %s\n%s", dir, *status, jerr.text, out);
+	unlink(file);
+	free(file);
+	free(out);
+	return report;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_string(v), "\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+static json_int_t
+jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* The contract of PRODUCT.md, "Results (JSON contract)". */
+static void
+check_contract(json_t *r, const char *dir)
+{
+	ck_assert_str_eq(jstr(r, "submission"), dir);
+	jstr(r, "lab");
+	json_int_t score = jint(r, "score"), max = jint(r, "max_score");
+	ck_assert(score >= 0 && score <= max);
+	json_t *b = json_object_get(r, "build");
+	ck_assert(json_is_object(b));
+	const char *bs = jstr(b, "status");
+	ck_assert(!strcmp(bs, "ok") || !strcmp(bs, "failed"));
+	jint(b, "warnings");
+	jstr(b, "log");
+	json_t *iso = json_object_get(r, "isolation");
+	ck_assert(json_is_object(iso));
+	ck_assert_str_eq(jstr(iso, "mode"), "namespaces");
+	jstr(iso, "detail");
+	jint(r, "seed");
+	json_t *tests = json_object_get(r, "tests");
+	ck_assert(json_is_array(tests) && json_array_size(tests) > 0);
+	json_int_t sum = 0, sum_max = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tests, i, t) {
+		static const char *const statuses[] = { "pass", "fail", "timeout", "crash", "error", "build_failed" };
+		const char *st = jstr(t, "status");
+		int known = 0;
+		for (int k = 0; k < 6; k++)
+			known |= !strcmp(st, statuses[k]);
+		ck_assert_msg(known, "unknown status %s", st);
+		json_int_t s = jint(t, "score"), m = jint(t, "max_score");
+		ck_assert(s == (strcmp(st, "pass") ? 0 : m));
+		sum += s;
+		sum_max += m;
+		ck_assert(json_is_boolean(json_object_get(t, "visible")));
+		ck_assert(jint(t, "duration_ms") >= 0);
+		jstr(t, "name");
+		jstr(t, "details");
+		const char *msg = jstr(t, "message");
+		ck_assert_msg(!strcmp(st, "pass") || *msg, "a %s test without a message", st);
+		const char *rep = jstr(t, "reproduce");
+		ck_assert_msg(strstr(rep, "--test ") && strstr(rep, dir), "reproduce: %s", rep);
+	}
+	ck_assert(sum == score && sum_max == max);
+}
+
+static void
+find_fixtures(void)
+{
+	DIR *labs = opendir("fixtures");
+	struct dirent *l;
+	while (labs && (l = readdir(labs))) {
+		if (l->d_name[0] == '.')
+			continue;
+		char *labdir = xstrfmt("fixtures/%s", l->d_name);
+		DIR *d = opendir(labdir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) && nfixtures < MAX_FIXTURES)
+			if (!strncmp(e->d_name, "good-", 5) || !strncmp(e->d_name, "bug-", 4))
+				fixtures[nfixtures++] = xstrfmt("%s/%s", labdir, e->d_name);
+		if (d)
+			closedir(d);
+		free(labdir);
+	}
+	if (labs)
+		closedir(labs);
+}
+
+static void
+find_pairs(void)
+{
+	DIR *d = opendir("tests/reference");
+	struct dirent *e;
+	while (d && (e = readdir(d)) && npairs < MAX_FIXTURES) {
+		char *spec = xstrfmt("tests/reference/%s/lab.yaml", e->d_name);
+		if (e->d_name[0] != '.' && access(spec, R_OK) == 0)
+			pairs[npairs++] = xstrfmt("tests/reference/%s", e->d_name);
+		free(spec);
+	}
+	if (d)
+		closedir(d);
+}
+
+static char *
+lab_of(const char *fixture)
+{
+	const char *a = strchr(fixture, '/') + 1, *b = strchr(a, '/');
+	return xstrfmt("%.*s", (int)(b - a), a);
+}
+
+START_TEST(fixture_matches_expected)
+{
+	const char *dir = fixtures[_i];
+	char *lab = lab_of(dir);
+	int good = strstr(dir, "/good-") != NULL, status;
+	json_t *expected = NULL;
+	if (!good) {
+		char *path = xstrfmt("%s/expected.json", dir);
+		json_error_t jerr;
+		expected = json_load_file(path, 0, &jerr);
+		ck_assert_msg(expected != NULL, "%s: %s", path, jerr.text);
+		free(path);
+	}
+	json_t *r = grade_json(lab, dir, &status);
+	check_contract(r, dir);
+	json_t *want = expected ? json_object_get(expected, "tests") : NULL;
+	ck_assert_msg(good || json_is_object(want), "%s/expected.json has no \"tests\" object", dir);
+	struct strbuf diff = STRBUF_INIT;
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(r, "tests"), i, t) {
+		const char *name = jstr(t, "name"), *got = jstr(t, "status");
+		const char *exp = good ? "pass" : json_string_value(json_object_get(want, name));
+		if (!exp)
+			sb_addf(&diff, "  %s: not in expected.json (got %s)\n", name, got);
+		else if (strcmp(exp, got))
+			sb_addf(&diff, "  %s: expected %s, got %s: %s\n", name, exp, got, jstr(t, "message"));
+	}
+	if (want) {
+		const char *name;
+		json_t *v;
+		json_object_foreach(want, name, v) {
+			int found = 0;
+			json_array_foreach(json_object_get(r, "tests"), i, t)
+				found |= !strcmp(jstr(t, "name"), name);
+			if (!found)
+				sb_addf(&diff, "  %s: in expected.json but not graded\n", name);
+		}
+	}
+	ck_assert_msg(diff.len == 0, "%s:\n%s", dir, diff.buf);
+	int all_pass = jint(r, "score") == jint(r, "max_score");
+	ck_assert_int_eq(status, all_pass ? 0 : 1);
+	sb_release(&diff);
+	json_decref(r);
+	json_decref(expected);
+	free(lab);
+}
+END_TEST
+
+/* Every reference pair of reference/ runs end to end in a sandbox, the
+ * spec's memcheck steps under Valgrind: a lab with no student files. */
+START_TEST(reference_pair_works)
+{
+	char *empty = xstrfmt("%s/empty", tmpdir);
+	mkdir(empty, 0755);
+	int status;
+	json_t *r = grade_json(pairs[_i], empty, &status);
+	struct strbuf bad = STRBUF_INIT;
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(r, "tests"), i, t)
+		if (strcmp(jstr(t, "status"), "pass"))
+			sb_addf(&bad, "  %s: %s: %s\n%s\n", jstr(t, "name"), jstr(t, "status"), jstr(t, "message"),
+				jstr(t, "details"));
+	ck_assert_msg(status == 0 && bad.len == 0, "%s (exit %d):\n%s", pairs[_i], status, bad.buf ? bad.buf : "");
+	sb_release(&bad);
+	json_decref(r);
+	free(empty);
+}
+END_TEST
+
+/* The same submission, graded twice, gets the same verdicts and messages. */
+START_TEST(grading_is_deterministic)
+{
+	static const char *const dirs[] = { "fixtures/tcp-hello/bug-slide-code", "fixtures/tcp-hello/good-reference" };
+	int s1, s2;
+	json_t *a = grade_json("tcp-hello", dirs[_i], &s1), *b = grade_json("tcp-hello", dirs[_i], &s2);
+	ck_assert_int_eq(s1, s2);
+	json_t *ta = json_object_get(a, "tests"), *tb = json_object_get(b, "tests");
+	ck_assert_int_eq(json_array_size(ta), json_array_size(tb));
+	for (size_t i = 0; i < json_array_size(ta); i++) {
+		json_t *x = json_array_get(ta, i), *y = json_array_get(tb, i);
+		ck_assert_str_eq(jstr(x, "status"), jstr(y, "status"));
+		ck_assert_str_eq(jstr(x, "message"), jstr(y, "message"));
+	}
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+static void
+write_text_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Bad input: each case is a command line, the exit status it must give,
+ * and a piece of what it must say. */
+static const struct {
+	const char *args[10];
+	int status;
+	const char *says;
+} bad_input[] = {
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/no-such-dir", NULL }, 2, "does not exist" },
+	{ { "grade", "no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "cannot open the lab spec" },
+	{ { "grade", "@BROKEN", "fixtures/tcp-hello/good-reference", NULL }, 2, "lab.yaml:6:5: unknown key \"pionts\" in a test" },
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--test", "nope", NULL }, 2, "has no test \"nope\"" },
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--format", "xml", NULL }, 2, "unknown format" },
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--seed", "x", NULL }, 2, "--seed" },
+	{ { "grade", "tcp-hello", NULL }, 2, "usage" },
+	{ { "frobnicate", NULL }, 2, "unknown command" },
+	{ { "validate", "@BROKEN", NULL }, 2, "unknown key \"pionts\"" },
+	{ { "validate", "tcp-hello", NULL }, 0, "ok (" },
+	{ { "list", "tcp-hello", NULL }, 0, "server-valgrind" },
+	{ { "check", "fixtures/tcp-hello", NULL }, 2, ".grader-lab" },
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--require-isolation", "--test",
+	    "client-reports-missing-server", NULL }, 3, "isolation is required" },
+};
+
+START_TEST(bad_input_gets_the_right_status)
+{
+	char *broken_dir = xstrfmt("%s/broken", tmpdir);
+	mkdir(broken_dir, 0755);
+	char *broken = xstrfmt("%s/lab.yaml", broken_dir);
+	write_text_file(broken, "lab: broken\ntitle: a broken lab\nsubmission: {files: [a.c]}\ntests:\n"
+				"  - name: t\n    pionts: 1\n    steps: [{run: nope}]\n");
+	const char *args[10];
+	for (int k = 0; k < 10; k++)
+		args[k] = bad_input[_i].args[k] && !strcmp(bad_input[_i].args[k], "@BROKEN") ? broken_dir
+											     : bad_input[_i].args[k];
+	const char *no_ns[] = { "IPCGRADER_NO_NAMESPACES=1", NULL };
+	char *out;
+	int status = grader(&out, args, bad_input[_i].status == 3 ? no_ns : NULL);
+	ck_assert_msg(status == bad_input[_i].status, "%s %s: exit %d, expected %d:\n%s", args[0], args[1], status,
+		      bad_input[_i].status, out);
+	ck_assert_msg(strstr(out, bad_input[_i].says), "\"%s\" not in:\n%s", bad_input[_i].says, out);
+	free(out);
+	free(broken);
+	free(broken_dir);
+}
+END_TEST
+
+/* Every format, for a submission with failures, is well formed. */
+START_TEST(formats_are_well_formed)
+{
+	static const char *const formats[] = { "text", "junit", "tap", "gradescope" };
+	const char *fmt = formats[_i];
+	char *file = xstrfmt("%s/out-%s", tmpdir, fmt);
+	const char *args[] = { "grade", "tcp-hello", "fixtures/tcp-hello/bug-slide-code", "--format", fmt,
+			       "--output", file, NULL };
+	ck_assert_int_eq(grader(NULL, args, NULL), 1);
+	char *text = read_file(file, 1 << 20, NULL);
+	ck_assert_ptr_nonnull(text);
+	if (!strcmp(fmt, "text")) {
+		ck_assert_ptr_nonnull(strstr(text, "score: 11/14"));
+		ck_assert_ptr_nonnull(strstr(text, "reproduce: grader grade tcp-hello"));
+	} else if (!strcmp(fmt, "junit")) {
+		ck_assert_ptr_nonnull(strstr(text, "<testsuite name=\"tcp-hello\" tests=\"11\" failures=\"3\" errors=\"0\""));
+		ck_assert_ptr_nonnull(strstr(text, "</testsuites>"));
+	} else if (!strcmp(fmt, "tap")) {
+		ck_assert(!strncmp(text, "TAP version 13\n1..11\n", 21));
+		ck_assert_ptr_nonnull(strstr(text, "not ok 6 - server-prints-client-address"));
+	} else {
+		json_t *g = json_loads(text, 0, NULL);
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(json_integer_value(json_object_get(g, "score")), 11);
+		json_t *t = json_array_get(json_object_get(g, "tests"), 7); /* server-valgrind, hidden */
+		ck_assert_str_eq(json_string_value(json_object_get(t, "status")), "failed");
+		ck_assert_str_eq(json_string_value(json_object_get(t, "visibility")), "after_published");
+		json_decref(g);
+	}
+	free(text);
+	free(file);
+}
+END_TEST
+
+/* A student's `grader check` runs the visible tests only. */
+START_TEST(check_runs_visible_tests_only)
+{
+	char *dir = xstrfmt("%s/student", tmpdir);
+	mkdir(dir, 0755);
+	const char *files[] = { "server.c", "client.c" };
+	for (int i = 0; i < 2; i++) {
+		char *from = xstrfmt("fixtures/tcp-hello/good-reference/%s", files[i]), *to = xstrfmt("%s/%s", dir, files[i]);
+		ck_assert_int_eq(copy_file(from, to, 0644), 0);
+		free(from);
+		free(to);
+	}
+	char *marker = xstrfmt("%s/.grader-lab", dir);
+	write_text_file(marker, "tcp-hello\n");
+	const char *args[] = { "check", dir, NULL };
+	char *out;
+	ck_assert_int_eq(grader(&out, args, NULL), 0);
+	ck_assert_msg(strstr(out, "score: 10/10") && !strstr(out, "hidden"), "%s", out);
+	free(out);
+	free(marker);
+	free(dir);
+}
+END_TEST
+
+static void
+setup_tmp(void)
+{
+	if (!mkdtemp(tmpdir))
+		abort();
+	chmod(tmpdir, 0755);
+}
+
+static void
+teardown_tmp(void)
+{
+	rm_rf(tmpdir);
+}
+
+int
+main(void)
+{
+	find_fixtures();
+	find_pairs();
+	Suite *s = suite_create("integration");
+	TCase *tc = tcase_create("fixtures");
+	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, fixture_matches_expected, 0, nfixtures);
+	tcase_add_loop_test(tc, grading_is_deterministic, 0, 2);
+	tcase_add_loop_test(tc, reference_pair_works, 0, npairs);
+	tcase_add_loop_test(tc, bad_input_gets_the_right_status, 0, (int)(sizeof bad_input / sizeof *bad_input));
+	tcase_add_loop_test(tc, formats_are_well_formed, 0, 4);
+	tcase_add_test(tc, check_runs_visible_tests_only);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	for (int i = 0; i < nfixtures; i++)
+		free(fixtures[i]);
+	for (int i = 0; i < npairs; i++)
+		free(pairs[i]);
+	return failed || nfixtures == 0 || npairs == 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
