@@ -18,7 +18,7 @@ endif
 
 PKGS       := yaml-0.1 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson) -lrt
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 
 B := build
@@ -51,8 +51,8 @@ $(B)/obj/main.o: grader/main.c | $(B)/obj
 $(B)/grader: $(B)/obj/main.o $(GRADER_OBJ)
 	$(CC) $(CFLAGS) $(LDSAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-# Preloaded into every program the grader runs: makes stdout unbuffered so that
-# what a never-ending server printed reaches the checks although it is killed.
+# Preloaded into every program the grader runs: makes stdout line-buffered so that
+# every line a never-ending server printed reaches the checks although it is killed.
 $(B)/libipcgrader-linebuf.so: grader/linebuf.c | $(B)
 	$(CC) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $< -o $@
 

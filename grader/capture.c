@@ -50,7 +50,10 @@ capture_bytes(const struct capture *c, int marker, size_t *lenp)
 	struct strbuf sb = STRBUF_INIT;
 	sb_add(&sb, c->head, c->head_len);
 	if (marker && capture_truncated(c))
-		sb_addf(&sb, "\n[... %zu bytes omitted ...]\n", c->total - c->head_len - c->tail_len);
+	{
+		size_t gone = c->total - c->head_len - c->tail_len;
+		sb_addf(&sb, "\n[... %zu byte%s omitted ...]\n", gone, gone == 1 ? "" : "s");
+	}
 	size_t start = c->tail_len < tail_cap ? 0 : c->tail_pos;
 	for (size_t i = 0; i < c->tail_len; i++)
 		sb_add(&sb, &c->tail[(start + i) % tail_cap], 1);

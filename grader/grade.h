@@ -16,7 +16,7 @@ struct grade_options {
 	int require_isolation;
 	long seed;
 	const char *ref_dir; /* built reference programs */
-	const char *linebuf; /* the stdout-unbuffering library */
+	const char *linebuf; /* the library that line-buffers stdout */
 	const char *self;    /* how to invoke the grader, for "reproduce" */
 };
 

@@ -80,13 +80,17 @@ student_frame(char **lines, size_t n, char *const *sources, size_t nsources)
 			if (!hit || hit[len] != ':' || (hit != lines[i] && hit[-1] != '/' && hit[-1] != '(' && hit[-1] != ' '))
 				continue;
 			size_t end = len + 1 + strspn(hit + len + 1, "0123456789");
-			const char *in = strstr(lines[i], " in ");
+			/* Only a stack frame names a function: UBSan's headline
+			 * ("... cannot be represented in type 'int'") does not. */
+			const char *frame = strstr(lines[i], "#");
+			const char *in = frame && strstr(frame, " 0x") ? strstr(frame, " in ") : NULL;
 			const char *fn = NULL;
 			size_t fnlen = 0;
 			if (in) { /* ASan: "#2 0x.. in main /path/client.c:23" */
 				fn = in + 4;
 				fnlen = strcspn(fn, " (");
-			} else if ((in = strstr(lines[i], ": "))) { /* Valgrind: "by 0x..: main (client.c:23)" */
+			} else if ((strstr(lines[i], "at 0x") || strstr(lines[i], "by 0x")) &&
+				   (in = strstr(lines[i], ": "))) { /* Valgrind: "by 0x..: main (client.c:23)" */
 				fn = in + 2;
 				fnlen = strcspn(fn, " (");
 			}

@@ -2,6 +2,8 @@
 #include "probe.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +53,12 @@ unix_bound(const char *want, const char *cwd)
 		char *path = strrchr(line, ' ');
 		if (!path || !*++path || path[0] == '@')
 			continue;
-		if (!strcmp(path, want))
-			found = 1;
-		else if (path[0] != '/' && cwd) {
-			char *abs = xstrfmt("%s/%s", cwd, path);
-			found = !strcmp(abs, want);
-			free(abs);
-		}
+		/* Either may be relative to the programs' working folder. */
+		char *a = path[0] == '/' || !cwd ? xstrdup(path) : xstrfmt("%s/%s", cwd, path);
+		char *b = want[0] == '/' || !cwd ? xstrdup(want) : xstrfmt("%s/%s", cwd, want);
+		found = !strcmp(a, b);
+		free(a);
+		free(b);
 	}
 	fclose(f);
 	return found;
@@ -76,8 +77,19 @@ ready_check(const struct ready *r, const char *out, size_t outlen, const char *c
 		return proc_net_has_port("udp", r->port, NULL) || proc_net_has_port("udp6", r->port, NULL);
 	case READY_UNIX:
 		return unix_bound(r->text, cwd);
-	case READY_PATH:
-		return stat(r->text, &st) == 0;
+	case READY_PATH: {
+		char *path = r->text[0] == '/' || !cwd ? xstrdup(r->text) : xstrfmt("%s/%s", cwd, r->text);
+		int found = stat(path, &st) == 0;
+		free(path);
+		return found;
+	}
+	case READY_MQUEUE: { /* the sandbox's init shares the test's IPC namespace */
+		mqd_t q = mq_open(r->text, O_RDONLY | O_NONBLOCK);
+		if (q == (mqd_t)-1)
+			return 0;
+		mq_close(q);
+		return 1;
+	}
 	case READY_STDOUT:
 		return match_regex(r->text, out, outlen) == 1;
 	}
@@ -99,6 +111,9 @@ ready_describe(const struct ready *r, struct strbuf *sb)
 		break;
 	case READY_PATH:
 		sb_addf(sb, "\"%s\" to exist", r->text);
+		break;
+	case READY_MQUEUE:
+		sb_addf(sb, "a message queue \"%s\"", r->text);
 		break;
 	case READY_STDOUT:
 		sb_addf(sb, "a line matching /%s/ on stdout", r->text);

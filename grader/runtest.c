@@ -26,7 +26,8 @@
 #include "probe.h"
 #include "spawn.h"
 
-#define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long */
+#define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long... */
+#define STOP_GRACE_MEMCHECK_MS 3000 /* ...or this long under Valgrind or ASan */
 #define READY_TICK_MS 2    /* how often a /proc condition is re-checked */
 #define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
 #define MEMCHECK_SLOWDOWN 10
@@ -224,7 +225,10 @@ cond_ready_or_exited(struct ctx *c, void *arg)
 	return ok;
 }
 
-/* Blocked in the kernel (waiting for the next client), or gone. */
+/* Asleep in the kernel (waiting for the next client), or gone.  A process
+ * that is exiting is neither yet: its exit may block for a moment (ASan
+ * unmapping its shadow memory), which must not pass for "still serving". */
+#define PF_EXITING 0x4
 static int
 cond_settled(struct ctx *c, void *arg)
 {
@@ -236,9 +240,12 @@ cond_settled(struct ctx *c, void *arg)
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)p->child.pid);
 	char *stat = read_file(path, 4096, NULL);
 	char *paren = stat ? strrchr(stat, ')') : NULL;
-	int settled = !paren || paren[1] != ' ' || (paren[2] != 'R');
+	char state = '?';
+	unsigned long flags = 0;
+	/* after "comm)": state ppid pgrp session tty_nr tpgid flags */
+	int ok = paren && sscanf(paren + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2;
 	free(stat);
-	return settled;
+	return ok && state == 'S' && !(flags & PF_EXITING);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -349,19 +356,21 @@ fail:
 static void
 stop_procs(struct ctx *c, struct proc *only)
 {
-	int any = 0;
+	int any = 0, grace = STOP_GRACE_MS;
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
 		if (p->running && (!only || p == only)) {
 			kill(p->child.pid, SIGTERM);
 			p->stopped = 1;
 			any = 1;
+			if (p->memcheck != MEMCHECK_NONE)
+				grace = STOP_GRACE_MEMCHECK_MS;
 		}
 	}
 	if (!any)
 		return;
 	cond_fn done = only ? cond_exited : cond_all_exited;
-	if (pump(c, now_ms() + STOP_GRACE_MS, done, only, 0))
+	if (pump(c, now_ms() + grace, done, only, 0))
 		return;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].running && (!only || &c->procs[i] == only))

@@ -12,7 +12,7 @@ struct grade_env {
 	const char *bin_dir;  /* student programs, plain build */
 	const char *asan_dir; /* student programs built with ASan + UBSan; NULL if none */
 	const char *ref_dir;  /* reference programs */
-	const char *linebuf;  /* the library that unbuffers stdout */
+	const char *linebuf;  /* the library that line-buffers stdout */
 	const char *valgrind; /* NULL when Valgrind is not installed */
 	enum isolation mode;
 	const char *const *keep_paths; /* to stay visible inside the sandbox */

@@ -176,12 +176,13 @@ exit_status_describe(const struct exit_status *st, char *buf, size_t len)
 	case EXIT_SIGNAL: {
 		const char *abbrev = sigabbrev_np(st->signal);
 		const char *desc = sigdescr_np(st->signal);
-		snprintf(buf, len, "was killed by signal SIG%s (%s)", abbrev ? abbrev : "?",
-			 desc ? desc : "unknown signal");
-		if (len && buf[0])
-			for (char *p = strchr(buf, '(') + 1; *p && *p != ')'; p++)
-				if (*p >= 'A' && *p <= 'Z' && (p[-1] == '(' || p[-1] == ' '))
-					*p = (char)(*p - 'A' + 'a');
+		char words[96];
+		snprintf(words, sizeof words, "%s", desc ? desc : "unknown signal");
+		/* "Segmentation fault" reads better as "segmentation fault", but
+		 * "CPU time limit exceeded" must keep its acronym. */
+		if (words[0] >= 'A' && words[0] <= 'Z' && words[1] >= 'a' && words[1] <= 'z')
+			words[0] = (char)(words[0] - 'A' + 'a');
+		snprintf(buf, len, "was killed by signal SIG%s (%s)", abbrev ? abbrev : "?", words);
 		break;
 	}
 	default:

@@ -413,7 +413,9 @@ parse_expect(struct parser *p, const struct ynode *n, struct expect *e)
 static void
 parse_ready(struct parser *p, const struct ynode *n, struct ready *r)
 {
-	static const char *const keys[] = { "tcp", "udp", "unix", "path", "stdout", NULL };
+	static const char *const keys[] = { "tcp", "udp", "unix", "path", "mqueue", "stdout", NULL };
+	static const enum ready_kind kinds[] = { READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_MQUEUE,
+						 READY_STDOUT };
 	if (want(p, n, Y_MAP, "ready") < 0)
 		return;
 	if (n->n != 2) {
@@ -422,25 +424,23 @@ parse_ready(struct parser *p, const struct ynode *n, struct ready *r)
 	}
 	const struct ynode *v = n->kids[1];
 	int k = key_index(p, n, 0, keys, "ready");
-	switch (k) {
-	case 0:
-	case 1:
+	if (k < 0)
+		return;
+	if (kinds[k] == READY_TCP || kinds[k] == READY_UDP) {
 		if (get_int(p, v, keys[k], 1, 65535, &r->port) == 0)
-			r->kind = k == 0 ? READY_TCP : READY_UDP;
-		break;
-	case 2:
-	case 3:
-	case 4:
-		r->text = get_str(p, v, keys[k]);
-		if (!r->text)
-			break;
-		r->kind = k == 2 ? READY_UNIX : k == 3 ? READY_PATH : READY_STDOUT;
-		if (k == 4)
-			check_regex(p, v, r->text);
-		else if (r->text[0] != '/')
-			perr(p, v->line, v->col, "%s must be an absolute path, not \"%s\"", keys[k], r->text);
-		break;
+			r->kind = kinds[k];
+		return;
 	}
+	if (!(r->text = get_str(p, v, keys[k])))
+		return;
+	r->kind = kinds[k];
+	if (r->kind == READY_STDOUT)
+		check_regex(p, v, r->text);
+	else if (!*r->text)
+		perr(p, v->line, v->col, "%s must not be empty", keys[k]);
+	else if (r->kind == READY_MQUEUE && (r->text[0] != '/' || strchr(r->text + 1, '/')))
+		perr(p, v->line, v->col, "a message queue name is one slash and a name, such as /myqueue, not \"%s\"",
+		     r->text);
 }
 
 static void
@@ -541,8 +541,8 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 		return;
 	}
 	if (s->kind > STEP_RUN && only_for_procs)
-		perr(p, only_for_procs->line, only_for_procs->col, "\"%s\" does not apply to a %s step",
-		     only_for_procs->text, step_kinds[s->kind]);
+		perr(p, only_for_procs->line, only_for_procs->col, "\"%s\" does not apply to %s %s step",
+		     only_for_procs->text, s->kind == STEP_ALIVE ? "an" : "a", step_kinds[s->kind]);
 	if (ready && s->kind != STEP_START)
 		perr(p, ready->line, ready->col, "\"ready\" applies only to a start step");
 	if (repeat && s->kind != STEP_RUN)
@@ -579,14 +579,14 @@ check_test_refs(struct parser *p, struct lab_spec *spec, struct test_spec *t)
 			continue;
 		if (s->kind <= STEP_RUN && s->program) {
 			if (s->is_ref ? !spec_ref(spec, s->program) : !spec_program(spec, s->program))
-				perr(p, s->line, s->col, "test \"%s\" uses unknown %s \"%s\"", t->name,
+				perr(p, s->line, s->col, "test \"%s\" uses unknown %s \"%s\"", t->name ? t->name : "?",
 				     s->is_ref ? "reference" : "program", s->program);
 			for (size_t j = 0; j < i; j++)
 				if (t->steps[j].kind <= STEP_RUN && t->steps[j].id && s->id &&
 				    !strcmp(t->steps[j].id, s->id)) {
 					perr(p, s->line, s->col,
 					     "test \"%s\" already has a process named \"%s\"; give this one another name with \"as\"",
-					     t->name, s->id);
+					     t->name ? t->name : "?", s->id);
 					break;
 				}
 			continue;
@@ -597,7 +597,7 @@ check_test_refs(struct parser *p, struct lab_spec *spec, struct test_spec *t)
 				found = 1;
 		if (s->id && !found)
 			perr(p, s->line, s->col, "\"%s: %s\" names no process started earlier in test \"%s\"",
-			     step_kinds[s->kind], s->id, t->name);
+			     step_kinds[s->kind], s->id, t->name ? t->name : "?");
 	}
 }
 
@@ -612,11 +612,12 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 	if (want(p, n, Y_MAP, "a test") < 0)
 		return;
 	const struct ynode *steps = NULL, *limits = NULL;
-	int has_points = 0;
+	int has_points = 0, has_name = 0; /* present, even if invalid: reported once */
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
 		switch (key_index(p, n, i, keys, "a test")) {
 		case 0:
+			has_name = 1;
 			t->name = get_str(p, v, "name");
 			if (t->name && !valid_name(t->name))
 				perr(p, v->line, v->col, "test name \"%s\" may use only a-z, 0-9, - and _", t->name);
@@ -625,7 +626,8 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 			t->description = get_str(p, v, "description");
 			break;
 		case 2:
-			has_points = get_int(p, v, "points", 0, 1000, &t->points) == 0;
+			has_points = 1;
+			get_int(p, v, "points", 0, 1000, &t->points);
 			break;
 		case 3:
 			get_bool(p, v, "visible", &t->visible);
@@ -651,7 +653,7 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 	}
 	if (limits)
 		parse_limits(p, limits, &t->limits);
-	if (!t->name)
+	if (!has_name)
 		perr(p, n->line, n->col, "a test needs a name");
 	if (!has_points)
 		perr(p, n->line, n->col, "test \"%s\" needs points", t->name ? t->name : "?");

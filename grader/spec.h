@@ -15,12 +15,13 @@ enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEM
 
 enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP };
 
-enum ready_kind { READY_NONE, READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_STDOUT };
+enum ready_kind { READY_NONE, READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_MQUEUE, READY_STDOUT };
 
 struct ready {
 	enum ready_kind kind;
 	int port;   /* READY_TCP, READY_UDP */
-	char *text; /* READY_UNIX, READY_PATH: a path; READY_STDOUT: a regex */
+	char *text; /* READY_UNIX, READY_PATH: a path (relative: to the working folder);
+		     * READY_MQUEUE: a queue name; READY_STDOUT: a regex */
 };
 
 /* Every field that is set must hold. */
