@@ -96,14 +96,17 @@ install_release(struct install *in)
 	free(in->linebuf);
 }
 
-/* A lab given as a path is used as it is; a bare name is looked up. */
+/* A lab given as a path is used as it is; a bare name is looked up under
+ * labs/, unless a lab folder (or spec file) of that name is right here.  A
+ * student's own folder named like the lab is not a lab. */
 static char *
 resolve_lab(const struct install *in, const char *arg)
 {
 	struct stat st;
-	if (strchr(arg, '/') || stat(arg, &st) == 0)
-		return xstrdup(arg);
-	return xstrfmt("%s/%s", in->labs, arg);
+	char *spec = xstrfmt("%s/lab.yaml", arg);
+	int here = strchr(arg, '/') || stat(spec, &st) == 0 || (stat(arg, &st) == 0 && S_ISREG(st.st_mode));
+	free(spec);
+	return here ? xstrdup(arg) : xstrfmt("%s/%s", in->labs, arg);
 }
 
 /* Loads and validates; prints the problems.  Returns 0 or EXIT_USAGE. */

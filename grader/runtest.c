@@ -40,6 +40,7 @@ struct proc {
 	struct capture out, err;
 	int running;
 	int stopped; /* the grader ended it: its death by signal is no crash */
+	int shown;   /* its output is in the details already */
 	struct exit_status status;
 	int64_t end_ms;
 };
@@ -74,7 +75,7 @@ show_stream(struct strbuf *d, const struct proc *p, int err)
 		return;
 	size_t len;
 	char *bytes = capture_bytes(c, 0, &len);
-	sb_addf(d, "  %s of %s (%zu bytes%s):\n", err ? "stderr" : "stdout", p->id, c->total,
+	sb_addf(d, "  %s of %s (%zu bytes%s):\n", err ? "stderr" : "stdout", who(p), c->total,
 		capture_truncated(c) ? ", the middle was not kept" : "");
 	if (c->total > SHOW_OUTPUT) {
 		sb_add_printable(d, bytes, SHOW_OUTPUT / 2);
@@ -89,12 +90,13 @@ show_stream(struct strbuf *d, const struct proc *p, int err)
 }
 
 static void
-show_outputs(struct strbuf *d, const struct proc *p)
+show_outputs(struct strbuf *d, struct proc *p)
 {
+	p->shown = 1;
 	show_stream(d, p, 0);
 	show_stream(d, p, 1);
 	if (!p->out.total && !p->err.total)
-		sb_addf(d, "  %s printed nothing\n", p->id);
+		sb_addf(d, "  %s printed nothing\n", who(p));
 }
 
 /* ---- the event loop --------------------------------------------------- */
@@ -429,6 +431,7 @@ check_proc(struct ctx *c, struct proc *p)
 					cap->total, c->t->limits.output_kb / 2);
 			verdict_add(&c->v, ST_FAIL, msg, d.buf);
 			free(msg);
+			p->shown = 1;
 		}
 		sb_release(&d);
 		free(what);
@@ -436,17 +439,21 @@ check_proc(struct ctx *c, struct proc *p)
 	}
 }
 
-/* A process that should be running is gone, or one that should end hangs. */
+/* A process that should be running is gone. */
 static void
 report_gone(struct ctx *c, struct proc *p, const char *expected)
 {
 	char desc[160];
 	exit_status_describe(&p->status, desc, sizeof desc);
 	struct strbuf d = STRBUF_INIT;
-	char *msg = xstrfmt("%s %s, %s", who(p), desc, expected);
+	int cpu = p->status.how == EXIT_SIGNAL && p->status.signal == SIGXCPU;
+	char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed, %s", who(p),
+				  c->t->limits.cpu_ms, expected)
+			: xstrfmt("%s %s, %s", who(p), desc, expected);
 	show_outputs(&d, p);
-	verdict_add(&c->v, p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
+	verdict_add(&c->v, cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
 	p->stopped = 1; /* reported here; not again as a crash */
+	p->shown = 1;
 	free(msg);
 	sb_release(&d);
 }
@@ -574,6 +581,16 @@ finish(struct ctx *c)
 	sb_release(&killed);
 	const struct lab_spec *spec = c->env->spec;
 	memcheck_collect(c->workdir, spec->files, spec->nfiles, name_pid, c, &c->v);
+	/* A failure is often explained by the peer: what did the others print? */
+	if (c->v.status != ST_PASS) {
+		struct strbuf d = STRBUF_INIT;
+		for (size_t i = 0; i < c->nprocs; i++)
+			if (!c->procs[i].shown && (c->procs[i].out.total || c->procs[i].err.total))
+				show_outputs(&d, &c->procs[i]);
+		if (d.len)
+			sb_addf(&c->v.details, "\nwhat the other processes printed:\n%s", d.buf);
+		sb_release(&d);
+	}
 }
 
 struct body_arg {

@@ -140,7 +140,7 @@ setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return errf(err, errlen, "cannot become root in the user namespace: %s", strerror(errno));
 	setgroups(0, NULL); /* refused (harmlessly) where setgroups is denied */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return errf(err, errlen, "cannot make mounts private: %s", strerror(errno));
 	for (const char *const *k = cfg->keep_paths; k && *k && nkeep < 16; k++, nkeep++) {
 		keep_fd[nkeep] = open(*k, O_PATH | O_CLOEXEC);
@@ -159,8 +159,8 @@ setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 		if (path_is_under(path, "/tmp") || path_is_under(path, "/dev/shm")) {
 			char src[64];
 			snprintf(src, sizeof src, "/proc/self/fd/%d", keep_fd[i]);
-			if (mkdir_p(path) < 0 || mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-			    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			if (mkdir_p(path) < 0 || mount(src, path, "none", MS_BIND | MS_REC, NULL) < 0 ||
+			    mount("none", path, "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 				return errf(err, errlen, "cannot keep \"%s\" visible: %s", path, strerror(errno));
 		}
 		close(keep_fd[i]);
