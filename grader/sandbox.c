@@ -172,14 +172,16 @@ setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 	return bring_up_lo(err, errlen);
 }
 
-/* Without namespaces: become the reaper of every orphan and stop being root,
- * so that RLIMIT_NPROC counts (root is exempt from it). */
+/* Without namespaces: become the reaper of every orphan and stop being root
+ * where "nobody" exists, so that RLIMIT_NPROC counts (real root is exempt
+ * from it).  Root of a container's user namespace may have no "nobody" to
+ * become; it stays, and is not exempt. */
 static int
 setup_plain(char *err, size_t errlen)
 {
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return errf(err, errlen, "cannot become a subreaper: %s", strerror(errno));
-	if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
+	if (geteuid() == 0 && setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) < 0)
 		return errf(err, errlen, "cannot drop root: %s", strerror(errno));
 	return 0;
 }
@@ -235,7 +237,10 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	close(rep[1]);
 	int rc = 0;
 	if (pid < 0) {
-		rc = errf(err, errlen, "cannot create the sandbox's namespaces: %s", strerror(errno));
+		rc = errf(err, errlen, "cannot create the sandbox's namespaces: %s", errno == ENOSPC
+			? "the limit on user namespaces is reached (user.max_user_namespaces is 0 or used up)"
+			: errno == EPERM ? "not permitted (user namespaces disabled, or a container without SYS_ADMIN)"
+					 : strerror(errno));
 		goto close_pipes;
 	}
 	if (cfg->mode == ISOLATION_NAMESPACES && write_id_maps(pid, err, errlen) < 0) {

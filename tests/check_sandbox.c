@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,59 @@ START_TEST(probe_reports_namespaces)
 }
 END_TEST
 
+/* Where user namespaces are refused (here: a user namespace whose limit on
+ * nested ones is 0, like a locked-down container), the probe says so and
+ * why, and tests still run and are cleaned up, without isolation. */
+START_TEST(no_namespaces_degrade_with_a_reason)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		char map[64];
+		snprintf(map, sizeof map, "0 %d 1\n", (int)geteuid());
+		char *why = NULL;
+		struct sandbox_info iso;
+		if (unshare(CLONE_NEWUSER) < 0)
+			why = xstrfmt("unshare: %s", strerror(errno));
+		else {
+			int fd = open("/proc/self/uid_map", O_WRONLY);
+			int ok = fd >= 0 && write(fd, map, strlen(map)) > 0;
+			if (fd >= 0)
+				close(fd);
+			fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY);
+			ok = ok && fd >= 0 && write(fd, "0\n", 2) == 2;
+			if (fd >= 0)
+				close(fd);
+			if (!ok)
+				why = xstrfmt("cannot set up the limited user namespace: %s", strerror(errno));
+			else if (sandbox_probe(&iso) != ISOLATION_NONE)
+				why = xstrfmt("probe said namespaces: %s", iso.detail);
+			else if (!strstr(iso.detail, "limit on user namespaces is reached"))
+				why = xstrfmt("no reason given: %s", iso.detail);
+			else
+				why = sc_daemon(ISOLATION_NONE);
+		}
+		if (why)
+			write_all(p[1], why, strlen(why));
+		_exit(why ? 1 : 0);
+	}
+	close(p[1]);
+	struct strbuf sb = STRBUF_INIT;
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(p[0], buf, sizeof buf)) > 0)
+		sb_add(&sb, buf, (size_t)n);
+	close(p[0]);
+	int st;
+	wait_retry(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", sb.buf ? sb.buf : "child failed");
+	sb_release(&sb);
+}
+END_TEST
+
 static Suite *
 sandbox_suite(void)
 {
@@ -346,6 +400,7 @@ sandbox_suite(void)
 	tcase_add_unchecked_fixture(tc, stage_programs, unstage_programs);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, probe_reports_namespaces);
+	tcase_add_test(tc, no_namespaces_degrade_with_a_reason);
 	tcase_add_loop_test(tc, scenario_table, 0, NSCEN * 4);
 	suite_add_tcase(s, tc);
 	return s;
