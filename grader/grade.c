@@ -64,7 +64,7 @@ stage_runtime(const struct lab_spec *spec, const struct grade_options *o, const 
 	      size_t errlen)
 {
 	char *dir = xstrfmt("%s/ref", scratch);
-	int rc = mkdir_p(dir);
+	int rc = mkdir_p(dir) < 0 ? errf(err, errlen, "cannot create \"%s\": %s", dir, strerror(errno)) : 0;
 	for (size_t i = 0; rc == 0 && i < spec->nrefs; i++) {
 		char *from = xstrfmt("%s/%s", o->ref_dir, spec->refs[i].binary);
 		char *to = xstrfmt("%s/%s", dir, spec->refs[i].binary);

@@ -42,7 +42,6 @@ struct proc {
 	int stopped; /* the grader ended it: its death by signal is no crash */
 	int shown;   /* its output is in the details already */
 	struct exit_status status;
-	int64_t end_ms;
 };
 
 struct ctx {
@@ -101,11 +100,13 @@ show_outputs(struct strbuf *d, struct proc *p)
 
 /* ---- the event loop --------------------------------------------------- */
 
+/* Reads what fd has, at most max_reads times: a flood (from the process, or
+ * a child that shares its pipe) must not keep the loop from its deadlines. */
 static void
-drain_fd(struct proc *p, int *fd, struct capture *c)
+drain_fd(int *fd, struct capture *c, int max_reads)
 {
-	char buf[65536];
-	for (;;) {
+	static char buf[65536]; /* one process, one loop: not on the stack */
+	for (int reads = 0; reads < max_reads; reads++) {
 		ssize_t n = read(*fd, buf, sizeof buf);
 		if (n > 0) {
 			capture_add(c, buf, (size_t)n);
@@ -119,7 +120,6 @@ drain_fd(struct proc *p, int *fd, struct capture *c)
 		}
 		break;
 	}
-	(void)p;
 }
 
 static void
@@ -136,13 +136,12 @@ reap(struct ctx *c)
 			if (p->child.pid != pid || !p->running)
 				continue;
 			p->running = 0;
-			p->end_ms = now_ms();
 			exit_status_decode(st, &p->status);
 			/* Everything it wrote is in the pipes now. */
 			if (p->child.out_fd >= 0)
-				drain_fd(p, &p->child.out_fd, &p->out);
+				drain_fd(&p->child.out_fd, &p->out, 64);
 			if (p->child.err_fd >= 0)
-				drain_fd(p, &p->child.err_fd, &p->err);
+				drain_fd(&p->child.err_fd, &p->err, 64);
 		}
 	}
 }
@@ -185,9 +184,9 @@ pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
 				if (!pfd[k].revents)
 					continue;
 				if (pfd[k].fd == p->child.out_fd)
-					drain_fd(p, &p->child.out_fd, &p->out);
+					drain_fd(&p->child.out_fd, &p->out, 16);
 				else if (pfd[k].fd == p->child.err_fd)
-					drain_fd(p, &p->child.err_fd, &p->err);
+					drain_fd(&p->child.err_fd, &p->err, 16);
 			}
 		}
 		if (pfd[0].revents)

@@ -270,7 +270,7 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 		}
 		if (pr <= 0)
 			continue;
-		char buf[65536];
+		char buf[4096];
 		ssize_t n = read(rep[0], buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;

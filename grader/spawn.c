@@ -18,8 +18,6 @@
 #include "capture.h"
 #include "util.h"
 
-#define STDIN_MAX 60000 /* fits a pipe buffer, so it is written before fork */
-
 static void
 set_limit(int resource, rlim_t value)
 {
@@ -87,8 +85,8 @@ child_start(struct child *c, char *err, size_t errlen)
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	c->pid = -1;
 	c->out_fd = c->err_fd = -1;
-	if (c->stdin_len > STDIN_MAX)
-		return errf(err, errlen, "stdin of %zu bytes is over the %d-byte limit", c->stdin_len, STDIN_MAX);
+	if (c->stdin_len > CHILD_STDIN_MAX)
+		return errf(err, errlen, "stdin of %zu bytes is over the %d-byte limit", c->stdin_len, CHILD_STDIN_MAX);
 	if (pipe2(out, O_CLOEXEC) < 0 || (!c->merge_stderr && pipe2(errp, O_CLOEXEC) < 0) ||
 	    pipe2(rep, O_CLOEXEC) < 0) {
 		errf(err, errlen, "cannot create pipes: %s", strerror(errno));

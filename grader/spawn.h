@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* stdin given to a child is written into its pipe before it starts, so it
+ * must fit a pipe's buffer. */
+#define CHILD_STDIN_MAX 60000
+
 struct child_limits {
 	int cpu_ms;       /* RLIMIT_CPU, rounded up to seconds; 0: unlimited */
 	int memory_mb;    /* RLIMIT_AS; 0: unlimited */
@@ -24,7 +28,7 @@ struct child {
 	char *const *argv; /* argv[0] is the path that is executed */
 	char *const *envp;
 	const char *cwd;        /* NULL: unchanged */
-	const char *stdin_data; /* NULL: /dev/null; at most 60000 bytes */
+	const char *stdin_data; /* NULL: /dev/null; at most CHILD_STDIN_MAX bytes */
 	size_t stdin_len;
 	struct child_limits limits;
 	int merge_stderr; /* send stderr to the stdout pipe */

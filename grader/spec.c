@@ -6,6 +6,7 @@
  * and all problems are reported in one go, not only the first. */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +19,6 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 64 /* libyaml 0.2.5 has no nesting limit of its own */
-#define MAX_STDIN 60000
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
@@ -517,8 +517,8 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 			break;
 		case 8:
 			s->stdin_text = get_str(p, v, "stdin");
-			if (s->stdin_text && strlen(s->stdin_text) > MAX_STDIN)
-				perr(p, v->line, v->col, "stdin is longer than %d bytes", MAX_STDIN);
+			if (s->stdin_text && strlen(s->stdin_text) > CHILD_STDIN_MAX)
+				perr(p, v->line, v->col, "stdin is longer than %d bytes", CHILD_STDIN_MAX);
 			break;
 		case 9:
 			get_int(p, v, "repeat", 1, 1000, &s->repeat);

@@ -33,7 +33,7 @@
 
 #define NOBODY 65534
 
-static char stage[] = "/tmp/check-sandbox-XXXXXX";
+static char stage[64]; /* made afresh by each test case's fixture */
 static struct lab_spec spec;
 
 /* Everything the tests run goes into one world-readable folder, so that
@@ -41,8 +41,11 @@ static struct lab_spec spec;
 static void
 stage_programs(void)
 {
-	if (!mkdtemp(stage) || chmod(stage, 0755) < 0)
+	snprintf(stage, sizeof stage, "/tmp/check-sandbox-XXXXXX");
+	if (!mkdtemp(stage) || chmod(stage, 0755) < 0) {
+		perror("check_sandbox: cannot make the staging folder");
 		abort();
+	}
 	const char *dirs[] = { "build/helpers", "build/ref" };
 	for (int i = 0; i < 2; i++) {
 		DIR *d = opendir(dirs[i]);
@@ -262,32 +265,18 @@ sc_port_twice(enum isolation mode)
 	return ok == 2 ? NULL : xstrfmt("%d of 2 simultaneous tests on port 2021 passed", ok);
 }
 
-/* Runs a scenario as the current user (as_nobody = 0) or, in a child that
- * dropped root, as nobody; the result comes back through a pipe. */
+/* Runs body in a forked child (for what must not touch this process: its
+ * uid, its user namespace) and fails the test with the reason it returns. */
 static void
-check_scenario(scenario sc, enum isolation mode, int as_nobody)
+assert_in_child(char *(*body)(void *arg), void *arg, const char *what)
 {
-	if (as_nobody && geteuid() != 0)
-		return; /* nothing to drop: the current-user run covers it */
-	if (!as_nobody) {
-		char *why = sc(mode);
-		ck_assert_msg(why == NULL, "%s", why ? why : "");
-		return;
-	}
 	int p[2];
 	ck_assert_int_eq(pipe(p), 0);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-			_exit(2);
-		/* Dropping root made us non-dumpable, which a real user is not:
-		 * our /proc files would stay root's and uid_map unwritable. */
-		prctl(PR_SET_DUMPABLE, 1);
-		struct sandbox_info iso;
-		char *why = sandbox_probe(&iso) == mode || mode == ISOLATION_NONE ? sc(mode)
-			: xstrfmt("no namespaces for nobody: %s", iso.detail);
+		char *why = body(arg);
 		if (why)
 			write_all(p[1], why, strlen(why));
 		_exit(why ? 1 : 0);
@@ -301,8 +290,51 @@ check_scenario(scenario sc, enum isolation mode, int as_nobody)
 	close(p[0]);
 	int st;
 	wait_retry(pid, &st, 0);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as nobody: %s", sb.buf ? sb.buf : "child failed");
+	/* Freed before asserting: without fork mode a failed assertion jumps
+	 * away, and a leak here would fail every later child under memcheck. */
+	char why[2048];
+	snprintf(why, sizeof why, "%s", sb.buf ? sb.buf : "the child failed");
 	sb_release(&sb);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s (exit status %d)", what, why,
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+struct as_nobody {
+	scenario sc;
+	enum isolation mode;
+};
+
+static char *
+run_as_nobody(void *arg)
+{
+	struct as_nobody *a = arg;
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+		return xstrfmt("cannot become nobody: %s", strerror(errno));
+	/* Dropping root made us non-dumpable, which a real user is not:
+	 * our /proc files would stay root's and uid_map unwritable. */
+	prctl(PR_SET_DUMPABLE, 1);
+	struct sandbox_info iso;
+	if (a->mode == ISOLATION_NAMESPACES && sandbox_probe(&iso) != ISOLATION_NAMESPACES)
+		return xstrfmt("no namespaces for nobody: %s", iso.detail);
+	return a->sc(a->mode);
+}
+
+/* Runs a scenario as the current user or, in a child that dropped root, as
+ * nobody. */
+static void
+check_scenario(scenario sc, enum isolation mode, int as_nobody)
+{
+	if (as_nobody && geteuid() != 0)
+		return; /* nothing to drop: the current-user run covers it */
+	if (!as_nobody) {
+		char *why = sc(mode), copy[2048];
+		snprintf(copy, sizeof copy, "%s", why ? why : "");
+		free(why); /* before asserting: see assert_in_child */
+		ck_assert_msg(why == NULL, "%s", copy);
+		return;
+	}
+	struct as_nobody a = { sc, mode };
+	assert_in_child(run_as_nobody, &a, "as nobody");
 }
 
 static const struct {
@@ -342,53 +374,35 @@ END_TEST
 /* Where user namespaces are refused (here: a user namespace whose limit on
  * nested ones is 0, like a locked-down container), the probe says so and
  * why, and tests still run and are cleaned up, without isolation. */
+static char *
+in_limited_user_namespace(void *arg)
+{
+	(void)arg;
+	char map[64];
+	snprintf(map, sizeof map, "0 %d 1\n", (int)geteuid());
+	if (unshare(CLONE_NEWUSER) < 0)
+		return xstrfmt("unshare: %s", strerror(errno));
+	int fd = open("/proc/self/uid_map", O_WRONLY);
+	int ok = fd >= 0 && write(fd, map, strlen(map)) > 0;
+	if (fd >= 0)
+		close(fd);
+	fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY);
+	ok = ok && fd >= 0 && write(fd, "0\n", 2) == 2;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		return xstrfmt("cannot set up the limited user namespace: %s", strerror(errno));
+	struct sandbox_info iso;
+	if (sandbox_probe(&iso) != ISOLATION_NONE)
+		return xstrfmt("probe said namespaces: %s", iso.detail);
+	if (!strstr(iso.detail, "limit on user namespaces is reached"))
+		return xstrfmt("no reason given: %s", iso.detail);
+	return sc_daemon(ISOLATION_NONE);
+}
+
 START_TEST(no_namespaces_degrade_with_a_reason)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		char map[64];
-		snprintf(map, sizeof map, "0 %d 1\n", (int)geteuid());
-		char *why = NULL;
-		struct sandbox_info iso;
-		if (unshare(CLONE_NEWUSER) < 0)
-			why = xstrfmt("unshare: %s", strerror(errno));
-		else {
-			int fd = open("/proc/self/uid_map", O_WRONLY);
-			int ok = fd >= 0 && write(fd, map, strlen(map)) > 0;
-			if (fd >= 0)
-				close(fd);
-			fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY);
-			ok = ok && fd >= 0 && write(fd, "0\n", 2) == 2;
-			if (fd >= 0)
-				close(fd);
-			if (!ok)
-				why = xstrfmt("cannot set up the limited user namespace: %s", strerror(errno));
-			else if (sandbox_probe(&iso) != ISOLATION_NONE)
-				why = xstrfmt("probe said namespaces: %s", iso.detail);
-			else if (!strstr(iso.detail, "limit on user namespaces is reached"))
-				why = xstrfmt("no reason given: %s", iso.detail);
-			else
-				why = sc_daemon(ISOLATION_NONE);
-		}
-		if (why)
-			write_all(p[1], why, strlen(why));
-		_exit(why ? 1 : 0);
-	}
-	close(p[1]);
-	struct strbuf sb = STRBUF_INIT;
-	char buf[1024];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof buf)) > 0)
-		sb_add(&sb, buf, (size_t)n);
-	close(p[0]);
-	int st;
-	wait_retry(pid, &st, 0);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", sb.buf ? sb.buf : "child failed");
-	sb_release(&sb);
+	assert_in_child(in_limited_user_namespace, NULL, "without user namespaces");
 }
 END_TEST
 
@@ -400,9 +414,17 @@ sandbox_suite(void)
 	tcase_add_unchecked_fixture(tc, stage_programs, unstage_programs);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, probe_reports_namespaces);
-	tcase_add_test(tc, no_namespaces_degrade_with_a_reason);
 	tcase_add_loop_test(tc, scenario_table, 0, NSCEN * 4);
 	suite_add_tcase(s, tc);
+	/* Under Valgrind a refused clone() with namespace flags corrupts
+	 * Valgrind's own emulation (the process then dies of SIGSEGV), so
+	 * `make valgrind` leaves this case out by its tag; `make test` runs it. */
+	TCase *degrade = tcase_create("degrade");
+	tcase_set_tags(degrade, "no-memcheck");
+	tcase_add_unchecked_fixture(degrade, stage_programs, unstage_programs);
+	tcase_set_timeout(degrade, 60);
+	tcase_add_test(degrade, no_namespaces_degrade_with_a_reason);
+	suite_add_tcase(s, degrade);
 	return s;
 }
 
