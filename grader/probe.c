@@ -182,7 +182,8 @@ static const struct {
 	{ "sk_stream_wait_memory", "waiting to send: the peer is not reading" },
 };
 
-long
+/* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
+static long
 probe_cpu_ms(pid_t pid)
 {
 	char path[64];

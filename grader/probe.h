@@ -19,7 +19,5 @@ void ready_describe(const struct ready *r, struct strbuf *sb);
 /* Appends what pid is doing: state, the system call it is blocked in, what
  * the kernel is waiting for, CPU time used, its open descriptors. */
 void probe_hang(pid_t pid, struct strbuf *sb);
-/* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
-long probe_cpu_ms(pid_t pid);
 
 #endif
