@@ -161,31 +161,6 @@ cmd_list(const struct install *in, int argc, char **argv)
 	return rc;
 }
 
-/* Writes the report to path through a temporary file, so that a reader
- * never sees half a report. */
-static int
-write_report_file(const struct grade_report *rep, const char *format, const char *path)
-{
-	if (!path)
-		return report_write(stdout, rep, format);
-	char *tmp = xstrfmt("%s.tmp%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "we");
-	int rc = -1;
-	if (f) {
-		rc = report_write(f, rep, format);
-		if (fclose(f) != 0)
-			rc = -1;
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = -1;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "grader: internal error: cannot write \"%s\": %s\n", path, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
-}
-
 static int
 grade(const struct install *in, struct grade_options *o, const char *format, const char *output)
 {
@@ -214,7 +189,8 @@ grade(const struct install *in, struct grade_options *o, const char *format, con
 	if (grade_run(&spec, o, &rep, &iso, err, sizeof err) < 0) {
 		fprintf(stderr, "grader: internal error: %s\n", err);
 		rc = EXIT_INTERNAL;
-	} else if (write_report_file(&rep, format, output) < 0) {
+	} else if (report_write_file(&rep, format, output, err, sizeof err) < 0) {
+		fprintf(stderr, "grader: internal error: %s\n", err);
 		rc = EXIT_INTERNAL;
 	} else {
 		rc = EXIT_PASS;
@@ -286,6 +262,13 @@ cmd_grade(const struct install *in, int argc, char **argv)
 	}
 	if (!report_format_known(format)) {
 		rc = usage("unknown format \"%s\"", format);
+		goto out;
+	}
+	/* A bad --output is said now, not after every test ran. */
+	char err[1024];
+	if (report_output_check(output, err, sizeof err) < 0) {
+		fprintf(stderr, "grader: %s\n", err);
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	o.lab_arg = argv[optind];

@@ -1,11 +1,18 @@
 #define _GNU_SOURCE
 #include "report.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define BUILD_LOG_LINES 20
+#define DETAILS_INDENT "    " /* grader lines start in column 0; no details line can pass for one */
 
 static const char *const formats[] = { "text", "json", "junit", "tap", "gradescope", NULL };
 
@@ -18,59 +25,194 @@ report_format_known(const char *format)
 	return 0;
 }
 
-/* The first n lines of text, indented. */
-static void
-head_lines(FILE *f, const char *text, int n, const char *indent)
+/*
+ * Every string a report prints may hold a student program's bytes (its
+ * output in details, its build log, a submission folder's name), so every
+ * one goes through safe_text() first.  What comes out is valid UTF-8 with
+ * no character that XML 1.0 forbids, that JSON encoders refuse, or that a
+ * terminal obeys: control bytes (ESC, CR, backspace...), DEL, C1 controls,
+ * U+FFFE/U+FFFF, line separators and bidi overrides are shown as \xNN of
+ * their bytes, and so is every byte of an invalid sequence (overlong forms,
+ * surrogates, past U+10FFFF, cut short).  Newlines are kept only where the
+ * text may have lines; tabs always are.
+ */
+enum { ONE_LINE = 0, LINES = 1 };
+
+/* The length of the valid UTF-8 sequence at s, its code point in *cp; 0
+ * when invalid.  s is NUL-terminated, and NUL is no continuation byte. */
+static size_t
+utf8_decode(const unsigned char *s, uint32_t *cp)
 {
-	while (*text && n-- > 0) {
-		size_t len = strcspn(text, "\n");
-		fprintf(f, "%s%.*s\n", indent, (int)len, text);
-		text += len + (text[len] == '\n');
+	size_t len;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xE0) == 0xC0) {
+		len = 2;
+		*cp = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3;
+		*cp = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4;
+		*cp = s[0] & 0x07;
+	} else {
+		return 0;
 	}
-	if (*text)
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
+	    (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
+		return 0;
+	return len;
+}
+
+static int
+shown_as_is(uint32_t cp, int lines)
+{
+	if (cp == '\n')
+		return lines;
+	if (cp == '\t')
+		return 1;
+	return !(cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF || cp == 0x2028 ||
+		 cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
+static void
+add_safe(struct strbuf *sb, const char *text, int lines)
+{
+	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_decode(s, &cp);
+		if (n && shown_as_is(cp, lines)) {
+			sb_add(sb, s, n);
+		} else {
+			n = n ? n : 1;
+			for (size_t i = 0; i < n; i++)
+				sb_addf(sb, "\\x%02x", s[i]);
+		}
+		s += n;
+	}
+}
+
+/* A safe copy of text (NULL reads as ""); the caller frees. */
+static char *
+safe_text(const char *text, int lines)
+{
+	struct strbuf sb = STRBUF_INIT;
+	add_safe(&sb, text, lines);
+	return sb_detach(&sb);
+}
+
+static void
+print_safe(FILE *f, const char *text)
+{
+	char *s = safe_text(text, ONE_LINE);
+	fputs(s, f);
+	free(s);
+}
+
+/* Text of many lines, each behind indent; at most max_lines of them
+ * (0: all).  Empty lines stay empty. */
+static void
+print_block(FILE *f, const char *text, const char *indent, int max_lines)
+{
+	char *safe = safe_text(text, LINES);
+	const char *p = safe;
+	for (int n = 0; *p && (max_lines == 0 || n < max_lines); n++) {
+		size_t len = strcspn(p, "\n");
+		if (len)
+			fprintf(f, "%s%.*s\n", indent, (int)len, p);
+		else
+			fputc('\n', f);
+		p += len + (p[len] == '\n');
+	}
+	if (*p)
 		fprintf(f, "%s[...]\n", indent);
+	free(safe);
+}
+
+static const char *
+or_empty(const char *s)
+{
+	return s ? s : "";
 }
 
 static void
 write_text(FILE *f, const struct grade_report *g)
 {
-	fprintf(f, "%s: %s\n", g->lab, g->submission);
-	fprintf(f, "isolation: %s (%s)\n", g->isolation_mode, g->isolation_detail);
-	fprintf(f, "build: %s, %d warning%s\n", g->build_status, g->build_warnings, g->build_warnings == 1 ? "" : "s");
-	if (g->build_warnings || strcmp(g->build_status, "ok"))
-		head_lines(f, g->build_log, BUILD_LOG_LINES, "  | ");
+	print_safe(f, g->lab);
+	fputs(": ", f);
+	print_safe(f, g->submission);
+	fputs("\nisolation: ", f);
+	print_safe(f, g->isolation_mode);
+	fputs(" (", f);
+	print_safe(f, g->isolation_detail);
+	fputs(")\nbuild: ", f);
+	print_safe(f, g->build_status);
+	fprintf(f, ", %d warning%s\n", g->build_warnings, g->build_warnings == 1 ? "" : "s");
+	if (g->build_warnings || strcmp(or_empty(g->build_status), "ok"))
+		print_block(f, g->build_log, "  | ", BUILD_LOG_LINES);
 	fputc('\n', f);
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
 		char pts[32];
+		char *name = safe_text(t->name, ONE_LINE);
+		char *msg = safe_text(t->status == ST_PASS ? "" : t->message, ONE_LINE);
 		snprintf(pts, sizeof pts, "%d/%d", t->score, t->max_score);
 		fprintf(f, "  %-12s %-7s %-36s %s%s\n", t->status == ST_PASS ? "PASS" : status_name(t->status), pts,
-			t->name, t->visible ? "" : "(hidden) ", t->status == ST_PASS ? "" : t->message);
+			name, t->visible ? "" : "(hidden) ", msg);
+		free(name);
+		free(msg);
 	}
 	fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
+	int explained = 0;
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
 		if (t->status == ST_PASS || t->status == ST_BUILD_FAILED) /* the build says it once */
 			continue;
-		fprintf(f, "\n--- %s: %s\n", t->name, status_name(t->status));
-		if (t->description && *t->description)
-			fprintf(f, "what it checks: %s\n", t->description);
+		explained = 1;
+		fputs("\n--- ", f);
+		print_safe(f, t->name);
+		fprintf(f, ": %s\n", status_name(t->status));
+		if (t->description && *t->description) {
+			fputs("what it checks: ", f);
+			print_safe(f, t->description);
+			fputc('\n', f);
+		}
 		/* The details begin with every finding, the message among them. */
-		if (t->details && *t->details)
-			fprintf(f, "%s", t->details);
-		else
-			fprintf(f, "%s\n", t->message);
-		fprintf(f, "reproduce: %s\n", t->reproduce);
+		print_block(f, t->details && *t->details ? t->details : t->message, DETAILS_INDENT, 0);
+		fputs("reproduce: ", f);
+		print_safe(f, t->reproduce);
+		fputc('\n', f);
 	}
+	/* What a student sees at the bottom of the terminal is the summary. */
+	if (explained)
+		fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
+}
+
+/* A JSON string of text made safe: json_string() refuses invalid UTF-8,
+ * and a NULL in json_pack would lose the whole object. */
+static json_t *
+jstr(const char *text)
+{
+	char *s = safe_text(text, LINES);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
 }
 
 static json_t *
 test_json(const struct graded_test *t)
 {
-	return json_pack("{s:s, s:s, s:i, s:i, s:b, s:I, s:s, s:s, s:s, s:s}", "name", t->name, "status",
+	return json_pack("{s:o, s:s, s:i, s:i, s:b, s:I, s:o, s:o, s:o, s:o}", "name", jstr(t->name), "status",
 			 status_name(t->status), "score", t->score, "max_score", t->max_score, "visible", t->visible,
-			 "duration_ms", (json_int_t)t->duration_ms, "message", t->message, "details", t->details,
-			 "reproduce", t->reproduce, "description", t->description ? t->description : "");
+			 "duration_ms", (json_int_t)t->duration_ms, "message", jstr(t->message), "details",
+			 jstr(t->details), "reproduce", jstr(t->reproduce), "description", jstr(t->description));
 }
 
 static int
@@ -84,58 +226,84 @@ dump_json(FILE *f, json_t *o)
 	return rc;
 }
 
+/* Appends item to array; a test that cannot be represented fails the whole
+ * report rather than vanishing from it. */
+static int
+append(json_t *array, json_t *item)
+{
+	return item ? json_array_append_new(array, item) : -1;
+}
+
 static int
 write_json(FILE *f, const struct grade_report *g)
 {
 	json_t *tests = json_array();
-	for (size_t i = 0; i < g->ntests; i++)
-		json_array_append_new(tests, test_json(&g->tests[i]));
-	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:{s:s, s:i, s:s}, s:{s:s, s:s}, s:I, s:o}", "lab", g->lab,
-			      "submission", g->submission, "score", g->score, "max_score", g->max_score, "build",
-			      "status", g->build_status, "warnings", g->build_warnings, "log", g->build_log,
-			      "isolation", "mode", g->isolation_mode, "detail", g->isolation_detail, "seed",
-			      (json_int_t)g->seed, "tests", tests);
+	int rc = tests ? 0 : -1;
+	for (size_t i = 0; i < g->ntests && rc == 0; i++)
+		rc = append(tests, test_json(&g->tests[i]));
+	if (rc < 0) {
+		json_decref(tests);
+		return -1;
+	}
+	json_t *o = json_pack("{s:o, s:o, s:i, s:i, s:{s:o, s:i, s:o}, s:{s:o, s:o}, s:I, s:o}", "lab", jstr(g->lab),
+			      "submission", jstr(g->submission), "score", g->score, "max_score", g->max_score,
+			      "build", "status", jstr(g->build_status), "warnings", g->build_warnings, "log",
+			      jstr(g->build_log), "isolation", "mode", jstr(g->isolation_mode), "detail",
+			      jstr(g->isolation_detail), "seed", (json_int_t)g->seed, "tests", tests);
 	return dump_json(f, o);
 }
 
+/* Raw: callers make it safe for their format. */
 static char *
 test_output(const struct graded_test *t)
 {
-	return xstrfmt("%s\n%sreproduce: %s\n", t->message, t->details, t->reproduce);
+	return xstrfmt("%s\n%sreproduce: %s\n", or_empty(t->message), or_empty(t->details), or_empty(t->reproduce));
 }
 
 static int
 write_gradescope(FILE *f, const struct grade_report *g)
 {
 	json_t *tests = json_array();
-	for (size_t i = 0; i < g->ntests; i++) {
+	int rc = tests ? 0 : -1;
+	for (size_t i = 0; i < g->ntests && rc == 0; i++) {
 		const struct graded_test *t = &g->tests[i];
 		char *out = t->status == ST_PASS ? xstrdup("") : test_output(t);
-		json_array_append_new(tests, json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "name", t->name, "score",
-						       t->score, "max_score", t->max_score, "status",
-						       t->status == ST_PASS ? "passed" : "failed", "output", out,
-						       "visibility", t->visible ? "visible" : "after_published"));
+		rc = append(tests, json_pack("{s:o, s:i, s:i, s:s, s:o, s:s}", "name", jstr(t->name), "score",
+					     t->score, "max_score", t->max_score, "status",
+					     t->status == ST_PASS ? "passed" : "failed", "output", jstr(out),
+					     "visibility", t->visible ? "visible" : "after_published"));
 		free(out);
 	}
-	char *summary = xstrfmt("build: %s, %d warnings; isolation: %s", g->build_status, g->build_warnings,
-				g->isolation_mode);
-	json_t *o = json_pack("{s:i, s:s, s:o}", "score", g->score, "output", summary, "tests", tests);
+	if (rc < 0) {
+		json_decref(tests);
+		return -1;
+	}
+	char *summary = xstrfmt("build: %s, %d warnings; isolation: %s", or_empty(g->build_status),
+				g->build_warnings, or_empty(g->isolation_mode));
+	json_t *o = json_pack("{s:i, s:o, s:o}", "score", g->score, "output", jstr(summary), "tests", tests);
 	free(summary);
 	return dump_json(f, o);
 }
 
+/* Text made safe, then escaped for XML.  In an attribute, newlines and tabs
+ * are character references, or the parser would turn them into spaces. */
 static void
-xml_escape(FILE *f, const char *s)
+xml_escape(FILE *f, const char *text, int attribute)
 {
-	for (; *s; s++) {
+	char *safe = safe_text(text, LINES);
+	for (const char *s = safe; *s; s++) {
 		switch (*s) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '&': fputs("&amp;", f); break;
 		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\n': fputs(attribute ? "&#10;" : "\n", f); break;
+		case '\t': fputs(attribute ? "&#9;" : "\t", f); break;
 		default: fputc(*s, f);
 		}
 	}
+	free(safe);
 }
 
 static void
@@ -150,23 +318,23 @@ write_junit(FILE *f, const struct grade_report *g)
 		total_ms += g->tests[i].duration_ms;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"");
-	xml_escape(f, g->lab);
+	xml_escape(f, g->lab, 1);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", g->ntests, failures, errors,
 		total_ms / 1000.0);
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
 		fprintf(f, "  <testcase classname=\"");
-		xml_escape(f, g->lab);
+		xml_escape(f, g->lab, 1);
 		fprintf(f, "\" name=\"");
-		xml_escape(f, t->name);
+		xml_escape(f, t->name, 1);
 		fprintf(f, "\" time=\"%.3f\">", t->duration_ms / 1000.0);
 		if (t->status != ST_PASS) {
 			const char *tag = t->status == ST_ERROR ? "error" : "failure";
 			fprintf(f, "\n    <%s type=\"%s\" message=\"", tag, status_name(t->status));
-			xml_escape(f, t->message);
+			xml_escape(f, t->message, 1);
 			fprintf(f, "\">");
 			char *out = test_output(t);
-			xml_escape(f, out);
+			xml_escape(f, out, 0);
 			free(out);
 			fprintf(f, "</%s>\n  ", tag);
 		}
@@ -175,23 +343,38 @@ write_junit(FILE *f, const struct grade_report *g)
 	fprintf(f, "</testsuite>\n</testsuites>\n");
 }
 
+/* A YAML scalar for a TAP diagnostic: a JSON string is one. */
+static void
+tap_scalar(FILE *f, const char *text)
+{
+	json_t *s = jstr(text);
+	if (!s || json_dumpf(s, f, JSON_ENCODE_ANY) < 0)
+		fputs("\"\"", f);
+	json_decref(s);
+}
+
 static void
 write_tap(FILE *f, const struct grade_report *g)
 {
 	fprintf(f, "TAP version 13\n1..%zu\n", g->ntests);
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
-		fprintf(f, "%s %zu - %s\n", t->status == ST_PASS ? "ok" : "not ok", i + 1, t->name);
+		fprintf(f, "%s %zu - ", t->status == ST_PASS ? "ok" : "not ok", i + 1);
+		/* A '#' would start a directive (# SKIP, # TODO) in the description. */
+		char *name = safe_text(t->name, ONE_LINE);
+		for (const char *s = name; *s; s++) {
+			if (*s == '#')
+				fputc('\\', f);
+			fputc(*s, f);
+		}
+		free(name);
+		fputc('\n', f);
 		if (t->status == ST_PASS)
 			continue;
 		fprintf(f, "  ---\n  status: %s\n  message: ", status_name(t->status));
-		json_t *s = json_string(t->message); /* a JSON string is a valid YAML scalar */
-		json_dumpf(s, f, JSON_ENCODE_ANY);
-		json_decref(s);
+		tap_scalar(f, t->message);
 		fprintf(f, "\n  reproduce: ");
-		s = json_string(t->reproduce);
-		json_dumpf(s, f, JSON_ENCODE_ANY);
-		json_decref(s);
+		tap_scalar(f, t->reproduce);
 		fprintf(f, "\n  ...\n");
 	}
 }
@@ -214,5 +397,140 @@ report_write(FILE *f, const struct grade_report *g, const char *format)
 		return -1;
 	if (fflush(f) != 0 || ferror(f))
 		rc = -1;
+	return rc;
+}
+
+static int
+is_stdout(const char *path)
+{
+	return !path || !strcmp(path, "-");
+}
+
+/* Splits path into its folder (a copy; the caller frees) and its last
+ * name.  Returns -1 with errno EISDIR when the path names a folder. */
+static int
+split_path(const char *path, char **dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (!**base || !strcmp(*base, ".") || !strcmp(*base, "..")) {
+		errno = EISDIR;
+		return -1;
+	}
+	*dir = !slash ? xstrdup(".") : slash == path ? xstrdup("/") : xstrfmt("%.*s", (int)(slash - path), path);
+	return 0;
+}
+
+int
+report_output_check(const char *path, char *err, size_t errlen)
+{
+	if (is_stdout(path))
+		return 0;
+	char *dir;
+	const char *base;
+	struct stat st;
+	if (split_path(path, &dir, &base) < 0)
+		return errf(err, errlen, "cannot write \"%s\": it names a folder, not a file", path);
+	int rc = 0;
+	if (stat(dir, &st) < 0)
+		rc = errf(err, errlen, "cannot write \"%s\": folder \"%s\": %s", path, dir, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = errf(err, errlen, "cannot write \"%s\": \"%s\" is not a folder", path, dir);
+	else if (access(dir, W_OK | X_OK) < 0)
+		rc = errf(err, errlen, "cannot write \"%s\": folder \"%s\": %s", path, dir, strerror(errno));
+	else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = errf(err, errlen, "cannot write \"%s\": it is a folder", path);
+	free(dir);
+	return rc;
+}
+
+/* Creates a new file beside base in the folder dirfd, never through an
+ * existing file or symlink (O_EXCL, O_NOFOLLOW).  Returns its fd and its
+ * name in name, or -1. */
+static int
+create_temp(int dirfd, const char *base, char *name, size_t namelen)
+{
+	static unsigned counter;
+	struct timespec ts;
+	for (int tries = 0; tries < 100; tries++) {
+		if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+			ts.tv_nsec = 0;
+		unsigned long nonce = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ ++counter * 2654435761u;
+		/* The name stays short whatever base is, so it never exceeds NAME_MAX. */
+		snprintf(name, namelen, ".%.40s.%lx.tmp", base, nonce);
+		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+int
+report_write_file(const struct grade_report *g, const char *format, const char *path, char *err, size_t errlen)
+{
+	if (is_stdout(path)) {
+		errno = 0;
+		if (report_write(stdout, g, format) < 0)
+			return errf(err, errlen, "cannot write the report to standard output: %s",
+				    errno ? strerror(errno) : "the report could not be formatted");
+		return 0;
+	}
+	char *dir, tmp[80];
+	const char *base, *what = NULL;
+	int saved = 0, rc = -1;
+	if (split_path(path, &dir, &base) < 0)
+		return errf(err, errlen, "cannot write \"%s\": it names a folder, not a file", path);
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		saved = errno;
+		goto out_dir;
+	}
+	int fd = create_temp(dirfd, base, tmp, sizeof tmp);
+	if (fd < 0) {
+		saved = errno;
+		goto out_dirfd;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		saved = errno;
+		close(fd);
+		goto out_unlink;
+	}
+	errno = 0;
+	if (report_write(f, g, format) < 0) {
+		saved = errno;
+		what = saved ? NULL : "the report could not be formatted";
+		fclose(f);
+		goto out_unlink;
+	}
+	/* On disk before it has the name: after a crash, the old report or the
+	 * whole new one, never an empty file. */
+	if (fsync(fd) < 0) {
+		saved = errno;
+		fclose(f);
+		goto out_unlink;
+	}
+	if (fclose(f) != 0) {
+		saved = errno;
+		goto out_unlink;
+	}
+	/* rename replaces a symlink at path rather than following it. */
+	if (renameat(dirfd, tmp, dirfd, base) < 0) {
+		saved = errno;
+		goto out_unlink;
+	}
+	/* Best effort: some file systems cannot sync a folder (EINVAL), and
+	 * the report is complete under its name already. */
+	(void)fsync(dirfd);
+	rc = 0;
+	goto out_dirfd;
+out_unlink:
+	unlinkat(dirfd, tmp, 0);
+out_dirfd:
+	close(dirfd);
+out_dir:
+	free(dir);
+	if (rc < 0)
+		errf(err, errlen, "cannot write \"%s\": %s", path, what ? what : strerror(saved));
 	return rc;
 }
