@@ -2,6 +2,7 @@
 #include "grade.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,6 +85,27 @@ stage_runtime(const struct lab_spec *spec, const struct grade_options *o, const 
 	return rc;
 }
 
+/* Host folders a test must never show, even where they lie under /usr (an
+ * install under /usr/local): the lab with its hidden tests, the other labs,
+ * the references, the other submissions beside this one. */
+static void
+hidden_paths(const struct lab_spec *spec, const struct grade_options *o, struct strvec *out)
+{
+	const char *paths[] = { spec->dir, o->ref_dir, o->submission };
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+		char *real = paths[i] ? realpath(paths[i], NULL) : NULL;
+		if (!real)
+			continue;
+		sv_push(out, real);
+		char *slash = strrchr(real, '/');
+		if (slash && slash != real) { /* the folder of labs, of submissions */
+			*slash = '\0';
+			sv_push(out, real);
+		}
+		free(real);
+	}
+}
+
 int
 grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
 	  struct sandbox_info *iso, char *err, size_t errlen)
@@ -99,6 +121,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	if (o->require_isolation && iso->mode != ISOLATION_NAMESPACES)
 		return errf(err, errlen, "isolation is required but not available: %s", iso->detail);
 
+	sandbox_catch_signals(); /* Ctrl-C must not leave the scratch folder behind */
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char *scratch = xstrfmt("%s/ipcgrader-XXXXXX", tmp);
 	if (!mkdtemp(scratch) || chmod(scratch, 0755) < 0) {
@@ -116,8 +139,11 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 					     step_memcheck(&spec->tests[i], s) == MEMCHECK_ASAN;
 			}
 	struct build_result b = { 0 };
+	struct strvec hide = STRVEC_INIT;
+	hidden_paths(spec, o, &hide);
+	struct build_sandbox box = { iso->mode, (const char *const *)hide.v };
 	if (rc == 0) {
-		build_submission(spec, o->submission, scratch, need_asan, &b);
+		build_submission(spec, o->submission, scratch, need_asan, &box, &b);
 		if (b.status == BUILD_INTERNAL)
 			rc = errf(err, errlen, "%s", b.message);
 	}
@@ -126,10 +152,16 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	char *bin = xstrfmt("%s/bin", scratch), *asan = xstrfmt("%s/bin-asan", scratch);
 	char *ref = xstrfmt("%s/ref", scratch), *lib = xstrfmt("%s/libipcgrader-linebuf.so", scratch);
 	char *valgrind = find_in_path("valgrind");
-	const char *keep[] = { scratch, NULL };
+	/* Students see their programs and the preload library; only the init
+	 * and the references see the references. */
+	struct sandbox_bind binds[] = { { bin, 0 },
+					{ lib, 0 },
+					{ ref, SANDBOX_BIND_TRUSTED },
+					{ need_asan ? asan : NULL, 0 },
+					{ NULL, 0 } };
 	struct grade_env env = { .spec = spec, .bin_dir = bin, .asan_dir = need_asan ? asan : NULL,
 				 .ref_dir = ref, .linebuf = lib, .valgrind = valgrind, .mode = iso->mode,
-				 .keep_paths = keep };
+				 .binds = binds, .hide = (const char *const *)hide.v };
 	rep->build_status = b.status == BUILD_OK ? "ok" : "failed";
 	rep->build_warnings = b.warnings;
 	if (b.log) { /* the report takes the log over */
@@ -155,6 +187,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		} else {
 			runtest_run(&env, t, r);
 		}
+		if (sandbox_interrupted())
+			break;
 		r->score = r->status == ST_PASS ? t->points : 0;
 		rep->score += r->score;
 		rep->max_score += t->points;
@@ -166,9 +200,16 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	free(valgrind);
 out:
 	build_result_release(&b);
+	sv_clear(&hide);
 	if (!getenv("IPCGRADER_KEEP"))
 		rm_rf(scratch);
 	free(scratch);
+	if (sandbox_interrupted()) { /* the scratch folder is gone: now die of it */
+		int sig = sandbox_interrupted();
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return errf(err, errlen, "interrupted by signal %d", sig);
+	}
 	return rc;
 }
 

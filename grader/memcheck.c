@@ -6,26 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VG_LOG "grader-vg."
-#define ASAN_LOG "grader-asan"
-#define UBSAN_LOG "grader-ubsan"
 #define REPORT_LINES 30
 
 void
-memcheck_prepare(int mode, const char *valgrind, const char *logdir, struct strvec *argv, struct strvec *env)
+memcheck_prepare(int mode, const char *valgrind, int log_fd, struct strvec *argv, struct strvec *env)
 {
 	if (mode == MEMCHECK_VALGRIND) {
 		sv_push(argv, valgrind);
-		sv_pushf(argv, "--log-file=%s/" VG_LOG "%%p", logdir);
+		/* Valgrind moves the fd out of the program's reach and refuses
+		 * the program's own calls on it. */
+		sv_pushf(argv, "--log-fd=%d", log_fd);
 		sv_push(argv, "--track-origins=yes");
 		sv_push(argv, "--leak-check=no");
 		sv_push(argv, "--num-callers=12");
 		sv_push(argv, "--");
 	} else if (mode == MEMCHECK_ASAN) {
 		/* Our stdout preload comes before libasan; tell ASan that is fine. */
-		sv_pushf(env, "ASAN_OPTIONS=log_path=%s/" ASAN_LOG ":detect_leaks=0:verify_asan_link_order=0:"
-			      "abort_on_error=0:symbolize=1", logdir);
-		sv_pushf(env, "UBSAN_OPTIONS=log_path=%s/" UBSAN_LOG ":print_stacktrace=1", logdir);
+		/* Reports go to stderr, a pipe the grader holds: a file could be
+		 * deleted or replaced by the program before the grader reads it. */
+		sv_push(env, "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:symbolize=1");
+		sv_push(env, "UBSAN_OPTIONS=print_stacktrace=1");
 	}
 }
 
@@ -119,24 +119,48 @@ struct report {
 	size_t n;
 };
 
-static void
-report_load(struct report *r, const char *path, int strip_valgrind_prefix)
+/* "==123==" at the start of line (of len bytes): 123, else 0. */
+static pid_t
+line_pid(const char *line, size_t len, size_t *prefix)
 {
-	char *text = read_file(path, 1 << 20, NULL);
+	if (len < 5 || line[0] != '=' || line[1] != '=')
+		return 0;
+	size_t i = 2;
+	long pid = 0;
+	while (i < len && i < 12 && line[i] >= '0' && line[i] <= '9')
+		pid = pid * 10 + (line[i++] - '0');
+	if (i == 2 || i + 1 >= len || line[i] != '=' || line[i + 1] != '=')
+		return 0;
+	if (prefix)
+		*prefix = i + 2 + (i + 2 < len && line[i + 2] == ' ');
+	return (pid_t)pid;
+}
+
+/* The lines of text (len bytes, NULs and all); with a Valgrind log, only
+ * those of process pid ("==pid== ..."), without the prefix. */
+static void
+report_load(struct report *r, const char *text, size_t len, int valgrind, pid_t pid)
+{
 	r->lines = NULL;
 	r->n = 0;
-	if (!text)
-		return;
-	char *save, *line;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strip_valgrind_prefix && line[0] == '=' && line[1] == '=') {
-			char *end = strstr(line + 2, "==");
-			line = end ? end + 2 + (end[2] == ' ') : line;
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), skip = 0;
+		const char *line = p;
+		p += n + (nl != NULL);
+		if (valgrind) {
+			if (line_pid(line, n, &skip) != pid)
+				continue;
+			line += skip;
+			n -= skip;
 		}
+		if (!n)
+			continue;
+		struct strbuf sb = STRBUF_INIT;
+		sb_add(&sb, line, n); /* a NUL inside stays; analysis sees up to it */
 		r->lines = xrealloc(r->lines, (r->n + 1) * sizeof *r->lines);
-		r->lines[r->n++] = xstrdup(line);
+		r->lines[r->n++] = sb_detach(&sb);
 	}
-	free(text);
 }
 
 static void
@@ -237,44 +261,59 @@ analyse_asan(struct report *r, char *const *src, size_t nsrc, const char *who, s
 	return 0;
 }
 
-static int
-cmp_name(const void *a, const void *b)
+/* The pids of a Valgrind log in the order they first speak (the caller
+ * frees), or with asan_only those of ASan's "==pid==ERROR" lines. */
+static size_t
+log_pids(const char *text, size_t len, int asan_only, pid_t **out)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t n = 0;
+	pid_t *pids = NULL;
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t linelen = nl ? (size_t)(nl - p) : (size_t)(end - p), skip;
+		pid_t pid = line_pid(p, linelen, &skip);
+		size_t k = 0;
+		while (k < n && pids[k] != pid)
+			k++;
+		if (pid > 0 && k == n && (!asan_only || (linelen - skip >= 6 && !memcmp(p + skip, "ERROR:", 6)))) {
+			pids = xrealloc(pids, (n + 1) * sizeof *pids);
+			pids[n++] = pid;
+		}
+		p += linelen + (nl != NULL);
+	}
+	*out = pids;
+	return n;
 }
 
 int
-memcheck_collect(const char *logdir, char *const *sources, size_t nsources, memcheck_namer namer, void *arg,
-		 struct verdict *v)
+memcheck_collect(int mode, const char *log, size_t len, pid_t pid, char *const *sources, size_t nsources,
+		 memcheck_namer namer, void *arg, struct verdict *v)
 {
-	DIR *d = opendir(logdir);
-	if (!d)
-		return 0;
-	struct strvec names = STRVEC_INIT;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "grader-", 7))
-			sv_push(&names, e->d_name);
-	closedir(d);
-	if (names.n) /* a stable order: the same run gives the same report */
-		qsort(names.v, names.n, sizeof *names.v, cmp_name);
+	pid_t *pids;
+	size_t n = log_pids(log, len, mode == MEMCHECK_ASAN, &pids);
 	int found = 0;
-	for (size_t i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		const char *dot = strrchr(name, '.');
-		pid_t pid = dot ? (pid_t)strtol(dot + 1, NULL, 10) : 0;
-		const char *who = namer ? namer(pid, arg) : NULL;
-		char *label = who ? xstrdup(who) : xstrfmt("a child process (pid %d)", (int)pid);
-		char *path = xstrfmt("%s/%s", logdir, name);
+	if (mode == MEMCHECK_ASAN) {
+		/* One stream: the program's stderr, its children's too. */
+		pid_t who_pid = n ? pids[0] : pid;
+		const char *who = namer ? namer(who_pid, arg) : NULL;
+		char *label = who ? xstrdup(who) : xstrfmt("a child process (pid %d)", (int)who_pid);
 		struct report r;
-		int vg = !strncmp(name, VG_LOG, strlen(VG_LOG));
-		report_load(&r, path, vg);
-		found += vg ? analyse_valgrind(&r, sources, nsources, label, v)
-			    : analyse_asan(&r, sources, nsources, label, v);
+		report_load(&r, log, len, 0, 0);
+		found = analyse_asan(&r, sources, nsources, label, v);
 		report_free(&r);
-		free(path);
+		free(label);
+		free(pids);
+		return found;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *who = namer ? namer(pids[i], arg) : NULL;
+		char *label = who ? xstrdup(who) : xstrfmt("a child process (pid %d)", (int)pids[i]);
+		struct report r;
+		report_load(&r, log, len, 1, pids[i]);
+		found += analyse_valgrind(&r, sources, nsources, label, v);
+		report_free(&r);
 		free(label);
 	}
-	sv_clear(&names);
+	free(pids);
 	return found;
 }

@@ -9,6 +9,7 @@
 #include "runtest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,13 +32,18 @@
 #define READY_TICK_MS 2    /* how often a /proc condition is re-checked */
 #define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
 #define MEMCHECK_SLOWDOWN 10
+#define TEST_MEMORY_MB 1024 /* every process of a test together, Valgrind's too */
+#define TEST_PIDS 256
+#define MEMCHECK_LOG_MAX (256 * 1024)
 
 struct proc {
 	char *id;
 	const struct step *step;
 	int memcheck;
 	struct child child;
-	struct capture out, err;
+	pid_t inner_pid; /* its pid as it knows itself (in the jail) */
+	int log_fd;      /* read end of Valgrind's log pipe; -1: none or closed */
+	struct capture out, err, log;
 	int running;
 	int stopped; /* the grader ended it: its death by signal is no crash */
 	int shown;   /* its output is in the details already */
@@ -66,6 +72,22 @@ who(const struct proc *p)
 	return buf[k];
 }
 
+/* Program bytes as lines "  | ...", control bytes escaped. */
+static void
+add_marked(struct strbuf *d, const char *bytes, size_t len)
+{
+	while (len) {
+		const char *nl = memchr(bytes, '\n', len);
+		size_t n = nl ? (size_t)(nl - bytes) : len;
+		sb_adds(d, "  | ");
+		sb_add_printable(d, bytes, n);
+		sb_adds(d, "\n");
+		n += nl != NULL;
+		bytes += n;
+		len -= n;
+	}
+}
+
 static void
 show_stream(struct strbuf *d, const struct proc *p, int err)
 {
@@ -76,15 +98,15 @@ show_stream(struct strbuf *d, const struct proc *p, int err)
 	char *bytes = capture_bytes(c, 0, &len);
 	sb_addf(d, "  %s of %s (%zu bytes%s):\n", err ? "stderr" : "stdout", who(p), c->total,
 		capture_truncated(c) ? ", the middle was not kept" : "");
+	/* Every line of a program's output is marked as the program's, so
+	 * that nothing it prints reads like the grader's own words. */
 	if (c->total > SHOW_OUTPUT) {
-		sb_add_printable(d, bytes, SHOW_OUTPUT / 2);
-		sb_addf(d, "\n[... %zu bytes not shown ...]\n", c->total - SHOW_OUTPUT);
-		sb_add_printable(d, bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
+		add_marked(d, bytes, SHOW_OUTPUT / 2);
+		sb_addf(d, "  [... %zu bytes not shown ...]\n", c->total - SHOW_OUTPUT);
+		add_marked(d, bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
 	} else {
-		sb_add_printable(d, bytes, len);
+		add_marked(d, bytes, len);
 	}
-	if (len && bytes[len - 1] != '\n')
-		sb_adds(d, "\n");
 	free(bytes);
 }
 
@@ -142,6 +164,8 @@ reap(struct ctx *c)
 				drain_fd(&p->child.out_fd, &p->out, 64);
 			if (p->child.err_fd >= 0)
 				drain_fd(&p->child.err_fd, &p->err, 64);
+			if (p->log_fd >= 0)
+				drain_fd(&p->log_fd, &p->log, 64);
 		}
 	}
 }
@@ -153,7 +177,7 @@ typedef int (*cond_fn)(struct ctx *c, void *arg);
 static int
 pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
 {
-	size_t cap = 1 + 2 * c->nprocs;
+	size_t cap = 1 + 3 * c->nprocs;
 	struct pollfd *pfd = xcalloc(cap, sizeof *pfd);
 	int rc = 0;
 	for (;;) {
@@ -171,6 +195,8 @@ pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
 				pfd[n++] = (struct pollfd){ c->procs[i].child.out_fd, POLLIN, 0 };
 			if (c->procs[i].child.err_fd >= 0)
 				pfd[n++] = (struct pollfd){ c->procs[i].child.err_fd, POLLIN, 0 };
+			if (c->procs[i].log_fd >= 0)
+				pfd[n++] = (struct pollfd){ c->procs[i].log_fd, POLLIN, 0 };
 		}
 		int timeout = tick_ms > 0 && left > tick_ms ? tick_ms : (int)left;
 		int pr = poll(pfd, n, timeout);
@@ -187,6 +213,8 @@ pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
 					drain_fd(&p->child.out_fd, &p->out, 16);
 				else if (pfd[k].fd == p->child.err_fd)
 					drain_fd(&p->child.err_fd, &p->err, 16);
+				else if (pfd[k].fd == p->log_fd)
+					drain_fd(&p->log_fd, &p->log, 16);
 			}
 		}
 		if (pfd[0].revents)
@@ -284,6 +312,7 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 	}
 	struct proc *p = &c->procs[c->nprocs];
 	memset(p, 0, sizeof *p);
+	p->log_fd = -1;
 	p->id = xstrdup(id);
 	p->step = s;
 	p->memcheck = step_memcheck(c->t, s);
@@ -304,12 +333,17 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 		goto fail;
 	}
 
+	int log_pipe[2] = { -1, -1 };
+	if (p->memcheck == MEMCHECK_VALGRIND && pipe2(log_pipe, O_CLOEXEC) < 0) {
+		verdict_add(&c->v, ST_ERROR, "internal error: cannot create a pipe for Valgrind's log", strerror(errno));
+		goto fail;
+	}
 	struct strvec argv = STRVEC_INIT, envv = STRVEC_INIT;
 	sv_push(&envv, "PATH=/usr/local/bin:/usr/bin:/bin");
 	sv_pushf(&envv, "HOME=%s", c->workdir);
 	sv_push(&envv, "LC_ALL=C");
 	sv_pushf(&envv, "LD_PRELOAD=%s", env->linebuf);
-	memcheck_prepare(p->memcheck, env->valgrind, c->workdir, &argv, &envv);
+	memcheck_prepare(p->memcheck, env->valgrind, 3, &argv, &envv);
 	sv_push(&argv, path);
 	for (size_t i = 0; i < s->nargs; i++)
 		sv_push(&argv, s->args[i]);
@@ -324,6 +358,8 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 		.cwd = c->workdir,
 		.stdin_data = s->stdin_text,
 		.stdin_len = s->stdin_text ? strlen(s->stdin_text) : 0,
+		.extra_fd = log_pipe[1] >= 0 ? log_pipe[1] : 0,
+		.jail = sandbox_jail(!s->is_ref),
 		.limits = { .cpu_ms = l->cpu_ms * slow,
 			    .memory_mb = p->memcheck == MEMCHECK_NONE ? l->memory_mb : 0,
 			    .file_size_kb = l->file_size_kb,
@@ -335,7 +371,11 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 	sv_clear(&argv);
 	sv_clear(&envv);
 	p->child.argv = p->child.envp = NULL;
+	if (log_pipe[1] >= 0)
+		close(log_pipe[1]);
 	if (rc < 0) {
+		if (log_pipe[0] >= 0)
+			close(log_pipe[0]);
 		char *msg = xstrfmt("internal error: cannot start %s: %s", who(p), err);
 		verdict_add(&c->v, ST_ERROR, msg, NULL);
 		free(msg);
@@ -343,6 +383,10 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 	}
 	capture_init(&p->out, (size_t)l->output_kb * 1024);
 	capture_init(&p->err, (size_t)l->output_kb * 1024);
+	capture_init(&p->log, MEMCHECK_LOG_MAX);
+	if ((p->log_fd = log_pipe[0]) >= 0)
+		fcntl(p->log_fd, F_SETFL, O_NONBLOCK);
+	p->inner_pid = sandbox_inner_pid(p->child.pid);
 	p->running = 1;
 	c->nprocs++;
 	free(path);
@@ -551,7 +595,7 @@ name_pid(pid_t pid, void *arg)
 {
 	struct ctx *c = arg;
 	for (size_t i = 0; i < c->nprocs; i++)
-		if (c->procs[i].child.pid == pid)
+		if (c->procs[i].inner_pid == pid)
 			return who(&c->procs[i]);
 	return NULL;
 }
@@ -579,7 +623,17 @@ finish(struct ctx *c)
 	}
 	sb_release(&killed);
 	const struct lab_spec *spec = c->env->spec;
-	memcheck_collect(c->workdir, spec->files, spec->nfiles, name_pid, c, &c->v);
+	for (size_t i = 0; i < c->nprocs; i++) {
+		struct proc *p = &c->procs[i];
+		if (p->log_fd >= 0) /* its children may have held it open: all are dead now */
+			drain_fd(&p->log_fd, &p->log, 64);
+		if (p->memcheck == MEMCHECK_NONE)
+			continue;
+		size_t len;
+		char *log = capture_bytes(p->memcheck == MEMCHECK_VALGRIND ? &p->log : &p->err, 0, &len);
+		memcheck_collect(p->memcheck, log, len, p->inner_pid, spec->files, spec->nfiles, name_pid, c, &c->v);
+		free(log);
+	}
 	/* A failure is often explained by the peer: what did the others print? */
 	if (c->v.status != ST_PASS) {
 		struct strbuf d = STRBUF_INIT;
@@ -660,6 +714,9 @@ report:
 		free(p->id);
 		capture_release(&p->out);
 		capture_release(&p->err);
+		capture_release(&p->log);
+		if (p->log_fd >= 0)
+			close(p->log_fd);
 		if (p->child.out_fd >= 0)
 			close(p->child.out_fd);
 		if (p->child.err_fd >= 0)
@@ -676,12 +733,16 @@ runtest_run(const struct grade_env *env, const struct test_spec *t, struct grade
 {
 	struct body_arg a = { env, t };
 	struct sandbox_config cfg = { .mode = env->mode,
-				      .keep_paths = env->keep_paths,
-				      .deadline_ms = t->limits.wall_ms + 10000 };
+				      .binds = env->binds,
+				      .hide = env->hide,
+				      .deadline_ms = t->limits.wall_ms + 10000,
+				      .memory_mb = TEST_MEMORY_MB,
+				      .pids = TEST_PIDS };
 	struct strbuf rep = STRBUF_INIT;
+	struct sandbox_usage use;
 	char err[512];
 	int64_t t0 = now_ms();
-	int rc = sandbox_run(&cfg, test_body, &a, &rep, err, sizeof err);
+	int rc = sandbox_run(&cfg, test_body, &a, &rep, &use, err, sizeof err);
 	r->duration_ms = (long)(now_ms() - t0);
 	json_t *o = rc == 0 ? json_loadb(rep.buf ? rep.buf : "", rep.len, 0, NULL) : NULL;
 	const char *st = NULL, *msg = NULL, *details = NULL;
@@ -689,7 +750,15 @@ runtest_run(const struct grade_env *env, const struct test_spec *t, struct grade
 	    status_from_name(st) >= 0) {
 		r->status = (enum status)status_from_name(st);
 		r->message = xstrdup(msg);
-		r->details = xstrdup(details);
+		struct strbuf d = STRBUF_INIT;
+		sb_adds(&d, details);
+		if (use.oom_kills > 0)
+			sb_addf(&d, "(note) the test's processes reached their memory limit of %d MB together: the kernel killed %ld of them\n",
+				TEST_MEMORY_MB, use.oom_kills);
+		if (use.pids_max_hits > 0)
+			sb_addf(&d, "(note) the test's processes reached their limit of %d processes: fork() failed %ld time%s\n",
+				TEST_PIDS, use.pids_max_hits, use.pids_max_hits == 1 ? "" : "s");
+		r->details = sb_detach(&d);
 	} else {
 		r->status = ST_ERROR;
 		r->message = xstrfmt("internal error: %s",

@@ -15,7 +15,8 @@ struct grade_env {
 	const char *linebuf;  /* the library that line-buffers stdout */
 	const char *valgrind; /* NULL when Valgrind is not installed */
 	enum isolation mode;
-	const char *const *keep_paths; /* to stay visible inside the sandbox */
+	const struct sandbox_bind *binds; /* what of the host the sandbox shows */
+	const char *const *hide;          /* host folders never shown */
 };
 
 /* Runs test t and fills status, message, details and duration_ms of r (the

@@ -1,39 +1,79 @@
 /* The sandbox: theory of operation.
  *
- * Every test runs in a sandbox of its own.  sandbox_run() clones a child
- * into new user, PID, network, IPC, mount and UTS namespaces.  The parent
- * (still in the machine's namespaces) writes the child's uid/gid maps and
- * then lets it go through a pipe.  The child is pid 1 of the new PID
- * namespace: the sandbox's init.  It
+ * Every test, and every build, runs in a sandbox of its own.  Student code
+ * is hostile: each guarantee below says how it is enforced.
  *
- *   - makes every mount private, mounts fresh tmpfs on /tmp and /dev/shm, an
- *     mqueue filesystem on /dev/mqueue and a proc for its own PID namespace,
- *     and re-binds the "keep paths" (the scratch folder with the programs)
- *     read-only at their old places when /tmp covered them;
- *   - brings up lo, the only interface of its network namespace: tests bind
- *     the same ports at the same moment without seeing each other, and no
- *     packet can leave;
- *   - runs the test body (sandbox_fn).  The test's processes are its
- *     children; as pid 1 it also inherits and reaps every orphan.
+ * Namespaces.  sandbox_run() clones a child into new user, PID, network,
+ * IPC, mount and UTS namespaces.  The parent (still in the machine's
+ * namespaces) writes the child's uid/gid maps, puts it into the test's
+ * cgroup, and then lets it go through a pipe.  The child is pid 1 of the new
+ * PID namespace: the sandbox's init.  Root inside maps to an unprivileged uid
+ * outside (the caller's own, or "nobody" when the grader runs as root), so
+ * RLIMIT_NPROC bites even for root and no capability reaches the host.
  *
- * The user namespace maps root inside to an unprivileged uid outside (the
- * caller's own uid, or "nobody" when the grader runs as root).  That is what
- * makes RLIMIT_NPROC bite even for root, and it keeps the caps a student
- * program holds inside confined to namespaces that die with the test.
+ * The filesystem view.  The init assembles a new root on a small tmpfs and
+ * pivot_roots into it, detaching the host's: the system's /usr and library
+ * folders read-only, a synthetic /etc (passwd, group, hosts and the loader's
+ * cache only), a /dev of null, zero, full, random and urandom, a proc of its
+ * own PID namespace, size-limited private tmpfs on /tmp, /dev/shm, /var/tmp
+ * and /run/lock, an mqueue filesystem on /dev/mqueue, and the config's binds
+ * (the programs of the test, read-only; the build's output folder,
+ * writable) at their host paths.  Nothing else of the host exists inside: no
+ * home folder, no host /tmp, no lab folder, no other submission, no host
+ * socket.  Where /usr itself holds the grader's data (an install under
+ * /usr/local), those folders are covered by empty read-only tmpfs ("hide").
  *
- * Teardown: the body kills what is left with kill(-1, SIGKILL), which as
+ * The jail.  Untrusted programs do not run beside the init: a small "jail"
+ * process, pid 1 of a second, nested PID namespace with a mount namespace of
+ * its own, is started first.  Its view is the init's minus the trusted binds
+ * (the reference programs), and its proc shows only the jail's processes.
+ * The init forks each student program into that PID namespace and that view
+ * (setns() around the fork, spawn.c), so a student program cannot name, and
+ * so cannot signal, ptrace or open /proc/PID/fd of, the init or a reference;
+ * its own session keeps kill(0) inside its group.  The jail process itself
+ * is non-dumpable (no ptrace, no /proc access without capabilities) and, as
+ * its namespace's init, ignores every signal its members send.  It reaps
+ * the orphans of student programs.
+ *
+ * Privileges.  Every program the init starts, reference or student, loses
+ * every capability (the bounding set too, with securebits so that root gets
+ * none back at exec), gets no_new_privs and the syscall filter of
+ * syscall_filter.c (no mount, namespaces, ptrace of the grader, bpf, keys,
+ * kernel modules, clocks...), in that order, right before exec.  /proc/sys
+ * is read-only in the jail, so root's ownership of its namespaces' sysctls
+ * changes nothing.
+ *
+ * Evidence.  The init's report goes through a pipe only it holds; the
+ * references' output through pipes only it holds; Valgrind writes to a pipe
+ * on an fd Valgrind guards from the program, and ASan to stderr, which the
+ * init captures: no file a student program could delete, replace or turn
+ * into a FIFO.
+ *
+ * Limits.  The whole test lives in a cgroup (v2 where delegated, v1 where
+ * that is what exists) with a memory limit that counts tmpfs and shared
+ * memory and a pids limit; Valgrind's and ASan's processes too.  SysV shm is
+ * capped by the IPC namespace's own shmmax/shmall.  Per process: RLIMIT_CPU,
+ * _AS, _FSIZE, _NOFILE, _NPROC (spawn.c).
+ *
+ * Teardown.  The body kills what is left with kill(-1, SIGKILL), which as
  * pid 1 reaches every process of the namespace however it detached itself
- * (setsid, double fork), and reports what it had to kill.  When the init
- * exits the kernel kills anything still in the namespace anyway; the mounts,
- * the network, the IPC objects (POSIX and SysV shm, message queues) go with
- * their namespaces.  The parent keeps a backstop deadline and SIGKILLs the
- * init if it does not report in time; the init also dies with the parent.
+ * (setsid, double fork, the jail), and reports what it had to kill.  When
+ * the init exits the kernel kills anything still in the namespace anyway;
+ * the mounts, the network, the IPC objects (POSIX and SysV shm, message
+ * queues) go with their namespaces.  The init dies with the grader
+ * (PR_SET_PDEATHSIG, set again after every change of credentials, which
+ * clears it); the parent keeps a backstop deadline and SIGKILLs the init if
+ * it does not report in time, and removes the cgroup after killing what is
+ * in it.  SIGINT, SIGTERM and SIGHUP end the wait so that the caller can
+ * remove its scratch folder (sandbox_catch_signals).
  *
  * Without permission to create namespaces (a container without SYS_ADMIN,
  * user namespaces disabled), the mode is "none": the child becomes a
  * subreaper instead, drops root for "nobody" so that RLIMIT_NPROC applies,
- * and kills its descendants at teardown; the report says so and
- * --require-isolation refuses to run. */
+ * and kills its descendants at teardown; programs still lose capabilities
+ * and get the syscall filter and their own session, but share the machine's
+ * filesystem and network.  The report says so and --require-isolation
+ * refuses to run. */
 #define _GNU_SOURCE
 #include "sandbox.h"
 
@@ -53,6 +93,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,13 +103,33 @@
 #define NOBODY 65534
 #define SETTLE_MS 100 /* at most, for leftovers to stop running */
 #define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS)
+#define STAGE "/tmp" /* where the new root is put together before pivot_root */
+#define MAX_BINDS 16
 
 static enum isolation current_mode = ISOLATION_NAMESPACES;
+static volatile sig_atomic_t interrupted;
+
+/* In the init: the jail and how programs are started. */
+static pid_t jail_pid = -1;
+static struct child_jail trusted_jail = { -1, -1, -1, 0, 1, NULL };
+static struct child_jail student_jail = { -1, -1, -1, 1, 1, NULL };
 
 static int
 write_text(const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, text, strlen(text));
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
+}
+
+static int
+create_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
 	int rc = write_all(fd, text, strlen(text));
@@ -100,13 +161,6 @@ write_id_maps(pid_t pid, char *err, size_t errlen)
 }
 
 static int
-path_is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
-}
-
-static int
 bring_up_lo(char *err, size_t errlen)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -126,14 +180,264 @@ bring_up_lo(char *err, size_t errlen)
 	return rc;
 }
 
+/* ---- the filesystem view ---------------------------------------------- */
+
+/* Host paths shown read-only; the ones missing on this machine are skipped,
+ * symbolic links (a merged /usr) are copied as links. */
+static const char *const system_paths[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/services", "/etc/protocols", "/etc/localtime",
+};
+
+static const struct {
+	const char *path, *text;
+} etc_files[] = {
+	{ "/etc/passwd", "root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
+	{ "/etc/group", "root:x:0:\nnogroup:x:65534:\n" },
+	{ "/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" },
+	{ "/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\nservices: files\nprotocols: files\n" },
+	{ "/etc/hostname", "sandbox\n" },
+};
+
+static const char *const dev_nodes[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom" };
+
+/* Private, size-limited, writable by everyone (sticky). */
+static const struct {
+	const char *path, *opts;
+} scratch_fs[] = {
+	{ "/tmp", "mode=1777,size=64m" },
+	{ "/dev/shm", "mode=1777,size=64m" },
+	{ "/var/tmp", "mode=1777,size=16m" },
+	{ "/run/lock", "mode=1777,size=4m" },
+};
+
+static char *
+staged(const char *path)
+{
+	return xstrfmt(STAGE "%s", path);
+}
+
+/* The flags a read-only remount of a bind of path must keep: the kernel
+ * refuses to clear what the host's mount locked (noexec, atime flags). */
+static unsigned long
+kept_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Binds src (a path, or /proc/self/fd/N) at target, which is created as a
+ * folder or an empty file like src; nosuid, plus the extra mount flags
+ * (MS_RDONLY, MS_NODEV). */
+static int
+bind_at(const char *src, const char *target, unsigned long extra, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return errf(err, errlen, "cannot show \"%s\": %s", target, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir_p(target) < 0)
+			return errf(err, errlen, "cannot create \"%s\": %s", target, strerror(errno));
+	} else {
+		char *dir = xstrdup(target), *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		int fd = -1;
+		if ((slash && mkdir_p(dir) < 0) ||
+		    ((fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0 && errno != EROFS &&
+		     errno != EEXIST)) {
+			free(dir);
+			return errf(err, errlen, "cannot create \"%s\": %s", target, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+	}
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errf(err, errlen, "cannot bind \"%s\": %s", target, strerror(errno));
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | extra | kept_flags(target), NULL) < 0)
+		return errf(err, errlen, "cannot make \"%s\" read-only: %s", target, strerror(errno));
+	return 0;
+}
+
+static int
+show_system_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : errf(err, errlen, "cannot look at \"%s\": %s", path, strerror(errno));
+	char *target = staged(path);
+	int rc = 0;
+	if (S_ISLNK(st.st_mode)) {
+		char link[4096];
+		ssize_t n = readlink(path, link, sizeof link - 1);
+		if (n < 0 || (link[n] = '\0', symlink(link, target) < 0))
+			rc = errf(err, errlen, "cannot copy the link \"%s\": %s", path, strerror(errno));
+	} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		rc = bind_at(path, target, MS_RDONLY | MS_NODEV, err, errlen);
+	}
+	free(target);
+	return rc;
+}
+
+/* Covers a host folder that a bind would show with an empty read-only
+ * tmpfs (a file with /dev/null). */
+static int
+hide_path(const char *path, char *err, size_t errlen)
+{
+	/* Never /usr or /usr/local themselves: the system must stay visible. */
+	int depth = 0;
+	for (const char *p = path; *p; p++)
+		depth += *p == '/' && p[1] && p[1] != '/';
+	if (depth < 3)
+		return 0;
+	char *target = staged(path);
+	struct stat st;
+	int rc = 0;
+	if (stat(target, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555");
+		else
+			rc = mount("/dev/null", target, NULL, MS_BIND, NULL);
+		if (rc < 0)
+			rc = errf(err, errlen, "cannot hide \"%s\": %s", path, strerror(errno));
+	}
+	free(target);
+	return rc;
+}
+
+/* Runs in the init, inside the new namespaces, before it pivots into the
+ * new root.  Binds are opened first: /tmp, where they usually are, is about
+ * to be covered by the stage. */
+static int
+build_root(const struct sandbox_config *cfg, char *err, size_t errlen)
+{
+	int fds[MAX_BINDS];
+	size_t n = 0;
+	int rc = -1;
+	for (const struct sandbox_bind *b = cfg->binds; b && b->path; b++, n++) {
+		if (n == MAX_BINDS) {
+			errf(err, errlen, "more than %d binds", MAX_BINDS);
+			goto close_fds;
+		}
+		if ((fds[n] = open(b->path, O_PATH | O_CLOEXEC)) < 0) {
+			errf(err, errlen, "cannot open \"%s\": %s", b->path, strerror(errno));
+			goto close_fds;
+		}
+	}
+	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0) {
+		errf(err, errlen, "cannot mount the new root: %s", strerror(errno));
+		goto close_fds;
+	}
+	if (mkdir(STAGE "/etc", 0755) < 0 || mkdir(STAGE "/dev", 0755) < 0 || mkdir(STAGE "/proc", 0555) < 0) {
+		errf(err, errlen, "cannot lay out the new root: %s", strerror(errno));
+		goto close_fds;
+	}
+	for (size_t i = 0; i < sizeof system_paths / sizeof *system_paths; i++)
+		if (show_system_path(system_paths[i], err, errlen) < 0)
+			goto close_fds;
+	for (const char *const *h = cfg->hide; h && *h; h++)
+		if (hide_path(*h, err, errlen) < 0)
+			goto close_fds;
+	for (size_t i = 0; i < sizeof etc_files / sizeof *etc_files; i++) {
+		char *target = staged(etc_files[i].path);
+		int bad = create_text(target, etc_files[i].text) < 0;
+		free(target);
+		if (bad) {
+			errf(err, errlen, "cannot write \"%s\": %s", etc_files[i].path, strerror(errno));
+			goto close_fds;
+		}
+	}
+	for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
+		char *target = staged(dev_nodes[i]);
+		int bad = bind_at(dev_nodes[i], target, 0, err, errlen);
+		free(target);
+		if (bad < 0)
+			goto close_fds;
+	}
+	if (symlink("/proc/self/fd", STAGE "/dev/fd") < 0 || symlink("/proc/self/fd/0", STAGE "/dev/stdin") < 0 ||
+	    symlink("/proc/self/fd/1", STAGE "/dev/stdout") < 0 || symlink("/proc/self/fd/2", STAGE "/dev/stderr") < 0) {
+		errf(err, errlen, "cannot lay out /dev: %s", strerror(errno));
+		goto close_fds;
+	}
+	/* Before the host's proc is detached: a proc may be mounted in a user
+	 * namespace only where one is fully visible already. */
+	if (mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		errf(err, errlen, "cannot mount /proc: %s", strerror(errno));
+		goto close_fds;
+	}
+	for (size_t i = 0; i < sizeof scratch_fs / sizeof *scratch_fs; i++) {
+		char *target = staged(scratch_fs[i].path);
+		int bad = mkdir_p(target) < 0 || mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, scratch_fs[i].opts) < 0;
+		free(target);
+		if (bad) {
+			errf(err, errlen, "cannot mount a private %s: %s", scratch_fs[i].path, strerror(errno));
+			goto close_fds;
+		}
+	}
+	if (mkdir(STAGE "/dev/mqueue", 0755) < 0 ||
+	    mount("mqueue", STAGE "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		errf(err, errlen, "cannot mount /dev/mqueue: %s", strerror(errno));
+		goto close_fds;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char src[64], *target = staged(cfg->binds[i].path);
+		snprintf(src, sizeof src, "/proc/self/fd/%d", fds[i]);
+		int bad = bind_at(src, target, MS_NODEV | (cfg->binds[i].flags & SANDBOX_BIND_WRITABLE ? 0 : MS_RDONLY), err, errlen);
+		free(target);
+		if (bad < 0)
+			goto close_fds;
+	}
+	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0) {
+		errf(err, errlen, "cannot pivot into the new root: %s", strerror(errno));
+		goto close_fds;
+	}
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+		errf(err, errlen, "cannot make the new root read-only: %s", strerror(errno));
+		goto close_fds;
+	}
+	rc = 0;
+close_fds:
+	while (n-- > 0)
+		close(fds[n]);
+	return rc;
+}
+
+/* SysV shared memory lives in the IPC namespace, outside any tmpfs limit:
+ * cap it like the test's memory.  The kernel lets the namespace's root set
+ * its own IPC sysctls. */
+static int
+limit_sysv(const struct sandbox_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->memory_mb)
+		return 0;
+	char text[32];
+	snprintf(text, sizeof text, "%ld\n", cfg->memory_mb << 20);
+	if (write_text("/proc/sys/kernel/shmmax", text) < 0)
+		return errf(err, errlen, "cannot limit SysV shared memory: %s", strerror(errno));
+	snprintf(text, sizeof text, "%ld\n", (cfg->memory_mb << 20) / sysconf(_SC_PAGESIZE));
+	if (write_text("/proc/sys/kernel/shmall", text) < 0)
+		return errf(err, errlen, "cannot limit SysV shared memory: %s", strerror(errno));
+	return 0;
+}
+
 /* Runs in the init, inside the new namespaces. */
 static int
 setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 {
-	static const char *const covered[] = { "/tmp", "/dev/shm" };
-	int keep_fd[16];
-	size_t nkeep = 0;
-
 	/* Become the mapped root: until then we still carry the caller's ids,
 	 * which (for root) have no mapping here. */
 	if (geteuid() != 0 || getegid() != 0 || getuid() != 0)
@@ -142,34 +446,133 @@ setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 	setgroups(0, NULL); /* refused (harmlessly) where setgroups is denied */
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return errf(err, errlen, "cannot make mounts private: %s", strerror(errno));
-	for (const char *const *k = cfg->keep_paths; k && *k && nkeep < 16; k++, nkeep++) {
-		keep_fd[nkeep] = open(*k, O_PATH | O_CLOEXEC);
-		if (keep_fd[nkeep] < 0)
-			return errf(err, errlen, "cannot open \"%s\": %s", *k, strerror(errno));
-	}
-	for (size_t i = 0; i < 2; i++)
-		if (mount("tmpfs", covered[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") < 0)
-			return errf(err, errlen, "cannot mount a private %s: %s", covered[i], strerror(errno));
-	/* mq_open() works without it; it is there so tests can see the queues. */
-	if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
-	    errno != ENOENT)
-		return errf(err, errlen, "cannot mount /dev/mqueue: %s", strerror(errno));
-	for (size_t i = 0; i < nkeep; i++) {
-		const char *path = cfg->keep_paths[i];
-		if (path_is_under(path, "/tmp") || path_is_under(path, "/dev/shm")) {
-			char src[64];
-			snprintf(src, sizeof src, "/proc/self/fd/%d", keep_fd[i]);
-			if (mkdir_p(path) < 0 || mount(src, path, "none", MS_BIND | MS_REC, NULL) < 0 ||
-			    mount("none", path, "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-				return errf(err, errlen, "cannot keep \"%s\" visible: %s", path, strerror(errno));
-		}
-		close(keep_fd[i]);
-	}
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return errf(err, errlen, "cannot mount /proc: %s", strerror(errno));
+	if (build_root(cfg, err, errlen) < 0)
+		return -1;
+	if (limit_sysv(cfg, err, errlen) < 0)
+		return -1;
 	if (sethostname("sandbox", 7) < 0)
 		return errf(err, errlen, "sethostname: %s", strerror(errno));
 	return bring_up_lo(err, errlen);
+}
+
+/* ---- the jail --------------------------------------------------------- */
+
+/* pid 1 of the jail's PID namespace: drops the trusted binds from its view,
+ * mounts the jail's own proc, lets the init open its namespaces, becomes
+ * non-dumpable (no ptrace, no /proc access from programs without
+ * capabilities), then reaps orphans until the init kills it. */
+static void __attribute__((noreturn))
+jail_main(const struct sandbox_config *cfg, int sock)
+{
+	char err[256] = "", go;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 1); /* until the init has opened our namespaces */
+	if (dup2(sock, 3) < 0)
+		_exit(3);
+	syscall(SYS_close_range, 4U, ~0U, 0U); /* the init's report pipe among them */
+	sock = 3;
+	for (const struct sandbox_bind *b = cfg->binds; b && b->path && !*err; b++)
+		if ((b->flags & SANDBOX_BIND_TRUSTED) && umount2(b->path, MNT_DETACH) < 0)
+			errf(err, sizeof err, "cannot hide \"%s\" from the jail: %s", b->path, strerror(errno));
+	if (!*err && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		errf(err, sizeof err, "cannot mount the jail's /proc: %s", strerror(errno));
+	if (!*err && (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		      mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			    NULL) < 0))
+		errf(err, sizeof err, "cannot make the jail's /proc/sys read-only: %s", strerror(errno));
+	if (*err) {
+		if (write_all(sock, "!", 1) == 0)
+			write_all(sock, err, strlen(err));
+		_exit(3);
+	}
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	/* The init opens /proc/PID/ns while we are still dumpable. */
+	if (write_all(sock, "=", 1) < 0 || read(sock, &go, 1) != 1)
+		_exit(3);
+	prctl(PR_SET_DUMPABLE, 0);
+	if (write_all(sock, "+", 1) < 0)
+		_exit(3);
+	close(sock);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		int st;
+		while (waitpid(-1, &st, WNOHANG) > 0)
+			;
+		sigwaitinfo(&chld, NULL);
+	}
+}
+
+static int
+jail_start(const struct sandbox_config *cfg, char *err, size_t errlen)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return errf(err, errlen, "socketpair: %s", strerror(errno));
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		close(sv[0]);
+		jail_main(cfg, sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return errf(err, errlen, "cannot create the jail: %s", strerror(errno));
+	}
+	jail_pid = pid;
+	char buf[256], path[64];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(sv[0], buf, sizeof buf - 1)) < 0 && errno == EINTR)
+		;
+	if (n < 1 || buf[0] != '=') {
+		buf[n > 0 ? n : 0] = '\0';
+		rc = errf(err, errlen, "%s", n > 1 ? buf + 1 : "the jail died while starting");
+		goto close_sock;
+	}
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	student_jail.pidns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+	student_jail.mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	student_jail.own_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (student_jail.pidns_fd < 0 || student_jail.mntns_fd < 0 || student_jail.own_pidns_fd < 0) {
+		rc = errf(err, errlen, "cannot open the jail's namespaces: %s", strerror(errno));
+		goto close_sock;
+	}
+	if (write_all(sv[0], "g", 1) < 0 || read(sv[0], buf, 1) != 1 || buf[0] != '+')
+		rc = errf(err, errlen, "the jail died while starting");
+close_sock:
+	close(sv[0]);
+	return rc;
+}
+
+const struct child_jail *
+sandbox_jail(int untrusted)
+{
+	return untrusted ? &student_jail : &trusted_jail;
+}
+
+pid_t
+sandbox_inner_pid(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *status = read_file(path, 1 << 16, NULL);
+	const char *line = status ? strstr(status, "\nNSpid:") : NULL;
+	pid_t inner = pid;
+	if (line) {
+		line += 8;
+		size_t len = strcspn(line, "\n");
+		const char *last = line + len;
+		while (last > line && last[-1] != '\t' && last[-1] != ' ')
+			last--;
+		inner = (pid_t)strtol(last, NULL, 10);
+	}
+	free(status);
+	return inner > 0 ? inner : pid;
 }
 
 /* Without namespaces: become the reaper of every orphan and stop being root
@@ -186,13 +589,26 @@ setup_plain(char *err, size_t errlen)
 	return 0;
 }
 
+/* True once the grader (our parent) is gone: its end of the report pipe
+ * is closed. */
+static int
+parent_gone(int report_fd)
+{
+	struct pollfd p = { report_fd, POLLOUT, 0 };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP));
+}
+
 static void __attribute__((noreturn))
 init_main(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, int go_fd, int report_fd)
 {
-	char go, err[256];
+	char go, err[512];
 	ssize_t n;
 	current_mode = cfg->mode;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Ctrl-C reaches the whole process group: the grader decides. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
 		;
 	if (n != 1)
@@ -200,6 +616,14 @@ init_main(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, int go_fd,
 	close(go_fd);
 	int rc = cfg->mode == ISOLATION_NAMESPACES ? setup_namespaces(cfg, err, sizeof err)
 						   : setup_plain(err, sizeof err);
+	/* A change of credentials cleared the parent-death signal: set it
+	 * again, then make sure the parent did not die in between. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
+	if (parent_gone(report_fd))
+		_exit(3);
+	if (rc == 0 && cfg->mode == ISOLATION_NAMESPACES)
+		rc = jail_start(cfg, err, sizeof err);
 	if (rc < 0) {
 		/* The report's first byte tells the parent what kind of report it is. */
 		if (write_all(report_fd, "!", 1) == 0)
@@ -213,11 +637,37 @@ init_main(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, int go_fd,
 	_exit(0);
 }
 
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+void
+sandbox_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: the waits must end */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+sandbox_interrupted(void)
+{
+	return interrupted;
+}
+
 int
 sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct strbuf *report,
-	    char *err, size_t errlen)
+	    struct sandbox_usage *usage, char *err, size_t errlen)
 {
 	int go[2], rep[2];
+	if (usage)
+		*usage = (struct sandbox_usage){ -1, 0, 0 };
+	if (interrupted)
+		return errf(err, errlen, "interrupted by signal %d", (int)interrupted);
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return errf(err, errlen, "pipe: %s", strerror(errno));
 	if (pipe2(rep, O_CLOEXEC) < 0) {
@@ -264,6 +714,10 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 		}
 		struct pollfd pfd = { rep[0], POLLIN, 0 };
 		int pr = poll(&pfd, 1, (int)left);
+		if (interrupted) {
+			rc = errf(err, errlen, "interrupted by signal %d", (int)interrupted);
+			break;
+		}
 		if (pr < 0 && errno != EINTR) {
 			rc = errf(err, errlen, "poll: %s", strerror(errno));
 			break;
@@ -351,7 +805,7 @@ list_others(pid_t **out, char ***names, size_t *running)
 	size_t n = scan_procs(&v), count = 0;
 	pid_t self = getpid();
 	for (size_t i = 0; i < n; i++)
-		v[i].ours = v[i].pid != self && (current_mode == ISOLATION_NAMESPACES || v[i].ppid == self);
+		v[i].ours = v[i].pid != self && v[i].pid != jail_pid && (current_mode == ISOLATION_NAMESPACES || v[i].ppid == self);
 	/* Without a PID namespace, follow the tree down from our children. */
 	for (int changed = current_mode == ISOLATION_NONE; changed;) {
 		changed = 0;
@@ -443,6 +897,12 @@ sandbox_kill_others(struct strbuf *killed)
 		pid_t r;
 		while ((r = wait_retry(-1, &st, WNOHANG)) > 0)
 			;
+		if (n == 0 && jail_pid > 0) { /* the rest are dead: the jail may go */
+			kill(jail_pid, SIGKILL);
+			wait_retry(jail_pid, &st, 0);
+			jail_pid = -1;
+			continue;
+		}
 		if (n == 0 && r < 0 && errno == ECHILD)
 			break;
 		if (r == 0) { /* children alive or dying: wait for news, briefly */
@@ -473,14 +933,15 @@ sandbox_probe(struct sandbox_info *info)
 	struct sandbox_config cfg = { .mode = ISOLATION_NAMESPACES, .deadline_ms = 5000 };
 	struct strbuf rep = STRBUF_INIT;
 	char err[256];
-	int rc = sandbox_run(&cfg, probe_body, NULL, &rep, err, sizeof err);
+	int rc = sandbox_run(&cfg, probe_body, NULL, &rep, NULL, err, sizeof err);
 	int ok = rc == 0 && rep.len == 2;
 	sb_release(&rep);
 	if (ok) {
 		info->mode = current_mode = ISOLATION_NAMESPACES;
 		snprintf(info->detail, sizeof info->detail,
-			 "user, pid, network (lo only), ipc, mount (private /tmp, /dev/shm, /dev/mqueue) and uts "
-			 "namespaces; processes limited by RLIMIT_NPROC as uid %s",
+			 "user, pid, network (lo only), ipc, mount and uts namespaces; a read-only root of its own "
+			 "(private /tmp, /dev/shm, /dev/mqueue, /var/tmp, /run/lock); student programs in a jail "
+			 "(their own PID namespace, no capabilities); processes limited by RLIMIT_NPROC as uid %s",
 			 geteuid() == 0 ? "nobody" : "of the caller");
 	} else {
 		info->mode = current_mode = ISOLATION_NONE;

@@ -8,6 +8,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -25,11 +29,40 @@ set_limit(int resource, rlim_t value)
 	setrlimit(resource, &rl);
 }
 
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
+/* Empties every capability set for good: the bounding set (so that exec
+ * cannot grant any back), then securebits that stop root being special,
+ * then permitted/effective/inheritable.  Without CAP_SETPCAP (an ordinary
+ * user's process holds no capabilities anyway) the first two are refused
+ * and not needed.  Async-signal-safe. */
+static int
+drop_capabilities(void)
+{
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
+			break; /* EINVAL: past the last capability */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+					 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+					 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+	      0, 0, 0);
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof data);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* Runs in the child between fork and exec: async-signal-safe calls only.
+ * The jail's steps come in a fixed order, each checked: the mount
+ * namespace (the filesystem view), the session, the limits, then the
+ * capabilities and no_new_privs, and the syscall filter last. */
 static void __attribute__((noreturn))
-child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int report_fd)
+child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int extra_fd, int report_fd)
 {
 	int e;
+	const struct child_jail *j = c->jail;
+	/* fd 3 is about to be the log pipe: keep the exec-error pipe above it. */
+	if (report_fd <= 3)
+		report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 4);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -38,9 +71,17 @@ child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int report_
 		sigaction(sig, &dfl, NULL);
 	/* Die with the grader: no student program outlives the one who ran it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (c->new_pgrp)
+	if (j && j->mntns_fd >= 0 && setns(j->mntns_fd, CLONE_NEWNS) < 0)
+		goto fail;
+	if (j && j->new_session) {
+		if (setsid() < 0)
+			goto fail;
+	} else if (c->new_pgrp) {
 		setpgid(0, 0);
+	}
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		goto fail;
+	if (extra_fd > 0 && (extra_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(extra_fd, 3)) < 0)
 		goto fail;
 	if (c->cwd && chdir(c->cwd) < 0)
 		goto fail;
@@ -61,8 +102,13 @@ child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int report_
 	/* The same run twice must behave the same: with addresses fixed, even
 	 * an uninitialised variable holds the same garbage every time. */
 	personality(ADDR_NO_RANDOMIZE);
+	if (j && j->drop_caps && drop_capabilities() < 0)
+		goto fail;
+	if (j && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		  (j->filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, j->filter) < 0)))
+		goto fail;
 	/* Every other descriptor of the grader is closed at exec. */
-	syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+	syscall(SYS_close_range, extra_fd > 0 ? 4U : 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 	fcntl(report_fd, F_SETFD, FD_CLOEXEC);
 	execve(c->argv[0], c->argv, c->envp);
 fail:
@@ -106,13 +152,32 @@ child_start(struct child *c, char *err, size_t errlen)
 		in[1] = -1;
 	}
 	c->started_ms = now_ms();
+	/* A jail's PID namespace is entered for the fork only: the caller's
+	 * next children are its own again. */
+	const struct child_jail *j = c->jail;
+	if (j && j->pidns_fd >= 0 && setns(j->pidns_fd, CLONE_NEWPID) < 0) {
+		errf(err, errlen, "cannot enter the jail's PID namespace: %s", strerror(errno));
+		goto close_pipes;
+	}
 	pid_t pid = fork();
+	int fork_errno = errno;
+	if (j && j->pidns_fd >= 0 && setns(j->own_pidns_fd, CLONE_NEWPID) < 0 && pid != 0) {
+		/* Every later child would land in the jail: stop here. */
+		errf(err, errlen, "cannot leave the jail's PID namespace: %s", strerror(errno));
+		if (pid > 0) {
+			int st;
+			kill(pid, SIGKILL);
+			wait_retry(pid, &st, 0);
+		}
+		goto close_pipes;
+	}
+	errno = fork_errno;
 	if (pid < 0) {
 		errf(err, errlen, "cannot fork: %s", strerror(errno));
 		goto close_pipes;
 	}
 	if (pid == 0)
-		child_exec(c, in[0], out[1], c->merge_stderr ? out[1] : errp[1], rep[1]);
+		child_exec(c, in[0], out[1], c->merge_stderr ? out[1] : errp[1], c->extra_fd, rep[1]);
 	close(rep[1]);
 	rep[1] = -1;
 	int e = 0;

@@ -23,6 +23,19 @@ struct child_limits {
 	int processes;    /* RLIMIT_NPROC; 0: unchanged */
 };
 
+/* Where and how privileged a program runs; made by the sandbox
+ * (sandbox_jail()), borrowed here.  Applied between fork and exec in the
+ * fixed order: namespaces, filesystem view, session, limits, capabilities,
+ * no_new_privs, syscall filter. */
+struct child_jail {
+	int pidns_fd;     /* fork into this PID namespace; -1: the caller's */
+	int own_pidns_fd; /* the caller's, to return to after the fork */
+	int mntns_fd;     /* the child enters this mount namespace; -1: stays */
+	int new_session;  /* setsid(): no signal to the caller's process group */
+	int drop_caps;    /* empty bounding, permitted, effective, inheritable, ambient sets */
+	const void *filter; /* struct sock_fprog for seccomp; NULL: none */
+};
+
 struct child {
 	/* set by the caller; borrowed, not owned */
 	char *const *argv; /* argv[0] is the path that is executed */
@@ -33,6 +46,8 @@ struct child {
 	struct child_limits limits;
 	int merge_stderr; /* send stderr to the stdout pipe */
 	int new_pgrp;     /* own process group, so a timeout kills its children too */
+	int extra_fd;     /* >0: also given to the child as fd 3 (a log pipe); 0: none */
+	const struct child_jail *jail; /* NULL: runs with the caller's privileges */
 	/* set by child_start */
 	pid_t pid;
 	int out_fd, err_fd; /* non-blocking read ends; -1 once closed */

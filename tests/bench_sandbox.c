@@ -40,7 +40,7 @@ main(int argc, char **argv)
 		char err[256];
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		if (sandbox_run(&cfg, empty_body, NULL, &rep, err, sizeof err) != 0) {
+		if (sandbox_run(&cfg, empty_body, NULL, &rep, NULL, err, sizeof err) != 0) {
 			fprintf(stderr, "sandbox failed: %s\n", err);
 			return 1;
 		}

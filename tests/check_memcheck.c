@@ -1,7 +1,8 @@
-/* memcheck: the command line and environment that make Valgrind and the
- * sanitizers write their reports where the grader looks, and
- * memcheck_collect() turning canned reports into findings a student can
- * act on: which process, which line of their code, what to do. */
+/* memcheck: the command line and environment that make Valgrind write its
+ * report to a pipe and the sanitizers to stderr, and memcheck_collect()
+ * turning canned reports (one Valgrind stream, possibly of several
+ * processes; one stderr with ASan or UBSan in it) into findings a student
+ * can act on: which process, which line of their code, what to do. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <fcntl.h>
@@ -14,42 +15,6 @@
 #include "result.h"
 #include "util.h"
 
-static char tmpdir[64];
-
-static void
-make_tmpdir(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check-memcheck-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		abort();
-}
-
-static void
-remove_tmpdir(void)
-{
-	rm_rf(tmpdir);
-}
-
-/* A fresh folder of logs for one test. */
-static char *
-new_logdir(void)
-{
-	char *d = xstrfmt("%s/logs-XXXXXX", tmpdir);
-	ck_assert_ptr_nonnull(mkdtemp(d));
-	return d;
-}
-
-static void
-put_log(const char *dir, const char *name, const char *text)
-{
-	char *path = xstrfmt("%s/%s", dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write_all(fd, text, strlen(text)), 0);
-	ck_assert_int_eq(close(fd), 0);
-	free(path);
-}
-
 static const char *
 namer(pid_t pid, void *arg)
 {
@@ -59,6 +24,9 @@ namer(pid_t pid, void *arg)
 
 static char *sources[] = { "server.c", "client.c" };
 #define NSOURCES 2
+
+/* A pid no report mentions: what ASan mode falls back to. */
+#define NO_PID 1
 
 #define VG_HEADER(pid)                                                                                         \
 	"==" pid "== Memcheck, a memory error detector\n"                                                      \
@@ -76,15 +44,18 @@ static char *sources[] = { "server.c", "client.c" };
 	"==" pid "== For lists of detected and suppressed errors, rerun with: -s\n"                            \
 	"==" pid "== ERROR SUMMARY: " errors " errors from " errors " contexts (suppressed: 0 from 0)\n"
 
-static const char vg_accept[] = VG_HEADER("4242")
-	"==4242== Syscall param socketcall.accept(addrlen_in) points to uninitialised byte(s)\n"
-	"==4242==    at 0x4967A47: accept (accept.c:26)\n"
-	"==4242==    by 0x1092B4: main (server.c:40)\n"
-	"==4242==  Address 0x1ffefffb4c is on thread 1's stack\n"
-	"==4242==  in frame #1, created by main (server.c:12)\n"
-	"==4242==  Uninitialised value was created by a stack allocation\n"
-	"==4242==    at 0x109209: main (server.c:12)\n"
-	VG_FOOTER("4242", "1");
+#define VG_ACCEPT(pid)                                                                                         \
+	VG_HEADER(pid)                                                                                         \
+	"==" pid "== Syscall param socketcall.accept(addrlen_in) points to uninitialised byte(s)\n"            \
+	"==" pid "==    at 0x4967A47: accept (accept.c:26)\n"                                                  \
+	"==" pid "==    by 0x1092B4: main (server.c:40)\n"                                                     \
+	"==" pid "==  Address 0x1ffefffb4c is on thread 1's stack\n"                                           \
+	"==" pid "==  in frame #1, created by main (server.c:12)\n"                                            \
+	"==" pid "==  Uninitialised value was created by a stack allocation\n"                                 \
+	"==" pid "==    at 0x109209: main (server.c:12)\n"                                                     \
+	VG_FOOTER(pid, "1")
+
+static const char vg_accept[] = VG_ACCEPT("4242");
 
 static const char vg_invalid_read[] = VG_HEADER("4343")
 	"==4343== Invalid read of size 4\n"
@@ -101,31 +72,33 @@ static const char vg_invalid_read[] = VG_HEADER("4343")
 static const char vg_clean[] = VG_HEADER("4242") VG_FOOTER("4242", "0");
 
 /* Dying of a signal is the exit status's business, not a memory error. */
-static const char vg_signal_only[] = VG_HEADER("4242")
-	"==4242== Process terminating with default action of signal 6 (SIGABRT)\n"
-	"==4242==    at 0x48A0D3C: __pthread_kill_implementation (pthread_kill.c:44)\n"
-	"==4242==    by 0x4851F31: raise (raise.c:26)\n"
-	"==4242==    by 0x109156: main (server.c:5)\n"
-	VG_FOOTER("4242", "0");
+static const char vg_signal_only[] = VG_HEADER("4343")
+	"==4343== Process terminating with default action of signal 6 (SIGABRT)\n"
+	"==4343==    at 0x48A0D3C: __pthread_kill_implementation (pthread_kill.c:44)\n"
+	"==4343==    by 0x4851F31: raise (raise.c:26)\n"
+	"==4343==    by 0x109156: main (server.c:5)\n"
+	VG_FOOTER("4343", "0");
 
-static const char asan_overflow[] =
-	"=================================================================\n"
-	"==4343==ERROR: AddressSanitizer: stack-buffer-overflow on address 0x7ffc8a4e0a6a at pc 0x7f2b8c46e6bd bp 0x7ffc8a4e09f0 sp 0x7ffc8a4e01a0\n"
-	"READ of size 11 at 0x7ffc8a4e0a6a thread T0\n"
-	"    #0 0x7f2b8c46e6bc in __interceptor_puts ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1255\n"
-	"    #1 0x55e1f3f0a3c5 in main /tmp/x/src/client.c:37\n"
-	"    #2 0x7f2b8c229d8f in __libc_start_call_main ../sysdeps/nptl/libc_start_call_main.h:58\n"
-	"    #3 0x55e1f3f0a204 in _start (/tmp/x/src/client+0x1204)\n"
-	"\n"
-	"Address 0x7ffc8a4e0a6a is located in stack of thread T0 at offset 42 in frame\n"
-	"    #0 0x55e1f3f0a2a9 in main /tmp/x/src/client.c:12\n"
-	"\n"
-	"  This frame has 1 object(s):\n"
-	"    [32, 42) 'buf' (line 15) <== Memory access at offset 42 overflows this variable\n"
-	"SUMMARY: AddressSanitizer: stack-buffer-overflow ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1255 in __interceptor_puts\n"
-	"Shadow bytes around the buggy address:\n"
-	"  0x10001149c100: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-	"==4343==ABORTING\n";
+#define ASAN_OVERFLOW(pid)                                                                                     \
+	"=================================================================\n"                                  \
+	"==" pid "==ERROR: AddressSanitizer: stack-buffer-overflow on address 0x7ffc8a4e0a6a at pc 0x7f2b8c46e6bd bp 0x7ffc8a4e09f0 sp 0x7ffc8a4e01a0\n" \
+	"READ of size 11 at 0x7ffc8a4e0a6a thread T0\n"                                                        \
+	"    #0 0x7f2b8c46e6bc in __interceptor_puts ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1255\n" \
+	"    #1 0x55e1f3f0a3c5 in main /tmp/x/src/client.c:37\n"                                              \
+	"    #2 0x7f2b8c229d8f in __libc_start_call_main ../sysdeps/nptl/libc_start_call_main.h:58\n"          \
+	"    #3 0x55e1f3f0a204 in _start (/tmp/x/src/client+0x1204)\n"                                         \
+	"\n"                                                                                                   \
+	"Address 0x7ffc8a4e0a6a is located in stack of thread T0 at offset 42 in frame\n"                     \
+	"    #0 0x55e1f3f0a2a9 in main /tmp/x/src/client.c:12\n"                                              \
+	"\n"                                                                                                   \
+	"  This frame has 1 object(s):\n"                                                                      \
+	"    [32, 42) 'buf' (line 15) <== Memory access at offset 42 overflows this variable\n"               \
+	"SUMMARY: AddressSanitizer: stack-buffer-overflow ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1255 in __interceptor_puts\n" \
+	"Shadow bytes around the buggy address:\n"                                                             \
+	"  0x10001149c100: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"                                  \
+	"==" pid "==ABORTING\n"
+
+static const char asan_overflow[] = ASAN_OVERFLOW("4343");
 
 static const char ubsan_overflow[] =
 	"/tmp/x/src/server.c:21:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n"
@@ -137,22 +110,46 @@ struct collected {
 	struct verdict v;
 };
 
+/* What memcheck_collect() makes of len bytes of log, into a fresh verdict. */
 static void
-collect(const char *dir, memcheck_namer fn, struct collected *c)
+collect_n(int mode, const char *log, size_t len, pid_t pid, memcheck_namer fn, struct collected *c)
 {
 	verdict_init(&c->v);
-	c->found = memcheck_collect(dir, sources, NSOURCES, fn, "cookie", &c->v);
+	c->found = memcheck_collect(mode, log, len, pid, sources, NSOURCES, fn, "cookie", &c->v);
+}
+
+static void
+collect(int mode, const char *log, pid_t pid, memcheck_namer fn, struct collected *c)
+{
+	collect_n(mode, log, strlen(log), pid, fn, c);
+}
+
+/* Two processes writing to one pipe: their lines alternate. */
+static char *
+interleave(const char *a, const char *b)
+{
+	struct strbuf sb = STRBUF_INIT;
+	while (*a || *b) {
+		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+		la += a[la] == '\n';
+		lb += b[lb] == '\n';
+		sb_add(&sb, a, la);
+		sb_add(&sb, b, lb);
+		a += la;
+		b += lb;
+	}
+	return sb_detach(&sb);
 }
 
 #define ck_assert_has(hay, needle)                                                                             \
 	ck_assert_msg((hay) && strstr((hay), (needle)), "\"%s\" not in:\n%s", (needle), (hay) ? (hay) : "(null)")
 
+/* ---- Valgrind: one stream, "==PID==" lines ----------------------------- */
+
 START_TEST(valgrind_accept)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.4242", vg_accept);
 	struct collected c;
-	collect(dir, namer, &c);
+	collect(MEMCHECK_VALGRIND, vg_accept, NO_PID, namer, &c);
 	ck_assert_int_eq(c.found, 1);
 	ck_assert_int_eq(c.v.status, ST_CRASH);
 	ck_assert_has(c.v.message, "your server has a memory error at server.c:40 (in main): ");
@@ -165,17 +162,14 @@ START_TEST(valgrind_accept)
 	ck_assert_msg(!strstr(c.v.details.buf, "==4242=="), "%s", c.v.details.buf);
 	ck_assert_msg(!strstr(c.v.details.buf, "HEAP SUMMARY"), "%s", c.v.details.buf);
 	verdict_release(&c.v);
-	free(dir);
 }
 END_TEST
 
 /* Only the first error of a process is reported: it is the one to fix. */
 START_TEST(valgrind_invalid_read)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.4343", vg_invalid_read);
 	struct collected c;
-	collect(dir, namer, &c);
+	collect(MEMCHECK_VALGRIND, vg_invalid_read, NO_PID, namer, &c);
 	ck_assert_int_eq(c.found, 1);
 	ck_assert_int_eq(c.v.status, ST_CRASH);
 	ck_assert_has(c.v.message, "your client has a memory error at client.c:9 (in main): ");
@@ -184,32 +178,160 @@ START_TEST(valgrind_invalid_read)
 	ck_assert_has(c.v.details.buf, "0 bytes after a block of size 40 alloc'd");
 	ck_assert_msg(!strstr(c.v.details.buf, "client.c:11"), "%s", c.v.details.buf);
 	verdict_release(&c.v);
-	free(dir);
 }
 END_TEST
 
+/* Streams without an error: nothing found, the verdict still passes. */
 START_TEST(valgrind_clean)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.4242", vg_clean);
-	put_log(dir, "grader-vg.4343", vg_signal_only);
 	struct collected c;
-	collect(dir, namer, &c);
+	collect(MEMCHECK_VALGRIND, vg_clean, NO_PID, namer, &c);
 	ck_assert_int_eq(c.found, 0);
 	ck_assert_int_eq(c.v.status, ST_PASS);
 	ck_assert_ptr_null(c.v.message);
 	ck_assert_uint_eq(c.v.details.len, 0);
 	verdict_release(&c.v);
-	free(dir);
+
+	collect(MEMCHECK_VALGRIND, vg_signal_only, NO_PID, namer, &c);
+	ck_assert_int_eq(c.found, 0);
+	ck_assert_int_eq(c.v.status, ST_PASS);
+	ck_assert_ptr_null(c.v.message);
+	verdict_release(&c.v);
+
+	/* two clean processes in one stream */
+	char *both = interleave(vg_clean, vg_signal_only);
+	collect(MEMCHECK_VALGRIND, both, NO_PID, namer, &c);
+	free(both);
+	ck_assert_int_eq(c.found, 0);
+	ck_assert_int_eq(c.v.status, ST_PASS);
+	ck_assert_ptr_null(c.v.message);
+	ck_assert_uint_eq(c.v.details.len, 0);
+	verdict_release(&c.v);
+
+	/* nothing at all: Valgrind never wrote (or the stream is empty) */
+	collect_n(MEMCHECK_VALGRIND, "", 0, NO_PID, namer, &c);
+	ck_assert_int_eq(c.found, 0);
+	ck_assert_int_eq(c.v.status, ST_PASS);
+	verdict_release(&c.v);
 }
 END_TEST
 
+/* Two processes' lines interleaved in one stream: one finding each, named
+ * by its own pid, each with only its own lines. */
+START_TEST(valgrind_interleaved)
+{
+	char *log = interleave(vg_accept, vg_invalid_read);
+	struct collected c;
+	collect(MEMCHECK_VALGRIND, log, NO_PID, namer, &c);
+	free(log);
+	ck_assert_int_eq(c.found, 2);
+	ck_assert_int_eq(c.v.status, ST_CRASH);
+	const char *d = c.v.details.buf;
+	const char *srv = strstr(d, "[crash] your server has a memory error at server.c:40 (in main): ");
+	const char *cli = strstr(d, "[crash] your client has a memory error at client.c:9 (in main): ");
+	/* in the order the processes first speak: 4242's line came first */
+	ck_assert_msg(srv && cli && srv < cli, "%s", d);
+	ck_assert_has(c.v.message, "your server has a memory error at server.c:40");
+	/* the server's report holds none of the client's lines, and back */
+	char *srv_part = xstrfmt("%.*s", (int)(cli - srv), srv);
+	ck_assert_has(srv_part, "Syscall param socketcall.accept(addrlen_in)");
+	ck_assert_msg(!strstr(srv_part, "Invalid read") && !strstr(srv_part, "client.c"), "%s", srv_part);
+	ck_assert_msg(!strstr(cli, "Syscall param") && !strstr(cli, "server.c"), "%s", cli);
+	ck_assert_has(cli, "0 bytes after a block of size 40 alloc'd");
+	ck_assert_msg(!strstr(d, "==4242==") && !strstr(d, "==4343=="), "%s", d);
+	free(srv_part);
+	verdict_release(&c.v);
+}
+END_TEST
+
+/* Processes the namer does not know, or no namer at all. */
+START_TEST(unknown_process)
+{
+	struct collected c;
+	collect(MEMCHECK_VALGRIND, VG_ACCEPT("999"), 4242, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_has(c.v.message, "a child process (pid 999) has a memory error at server.c:40");
+	verdict_release(&c.v);
+	collect(MEMCHECK_VALGRIND, VG_ACCEPT("999"), 4242, NULL, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_has(c.v.message, "a child process (pid 999) has a memory error");
+	verdict_release(&c.v);
+	collect(MEMCHECK_ASAN, ASAN_OVERFLOW("999"), 4343, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_has(c.v.message, "a child process (pid 999) has a memory error at client.c:37");
+	verdict_release(&c.v);
+}
+END_TEST
+
+/* No student frame in the report: the message still names the process and
+ * what went wrong, without a place. */
+START_TEST(no_student_frame)
+{
+	struct collected c;
+	collect(MEMCHECK_VALGRIND,
+		"==4242== Invalid write of size 1\n"
+		"==4242==    at 0x4848F0B: memcpy (vg_replace_strmem.c:1033)\n"
+		"==4242==    by 0x109300: helper (other.c:3)\n",
+		NO_PID, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_str_eq(c.v.message, "your server has a memory error: it writes memory it does not own: past the end of a malloc()ed block, or after free()");
+	verdict_release(&c.v);
+}
+END_TEST
+
+/* Several processes: one finding each, in the order they first speak;
+ * lines without a "==PID==" prefix are not Valgrind's; findings of
+ * several collects add up in one verdict. */
+START_TEST(several_processes)
+{
+	char *log = xstrfmt("Invalid read of size 4\n   at 0x1: main (server.c:1)\n%s%s", vg_invalid_read, vg_accept);
+	struct collected c;
+	collect(MEMCHECK_VALGRIND, log, NO_PID, namer, &c);
+	free(log);
+	ck_assert_int_eq(c.found, 2);
+	ck_assert_int_eq(c.v.status, ST_CRASH);
+	const char *a = strstr(c.v.details.buf, "your client has a memory error at client.c:9");
+	const char *b = strstr(c.v.details.buf, "your server has a memory error at server.c:40");
+	ck_assert_msg(a && b && a < b, "%s", c.v.details.buf); /* 4343 spoke first */
+	ck_assert_msg(!strstr(c.v.details.buf, "server.c:1)"), "%s", c.v.details.buf);
+	ck_assert_has(c.v.message, "your client has a memory error at client.c:9");
+
+	/* the client ran under ASan too: its finding follows */
+	int more = memcheck_collect(MEMCHECK_ASAN, asan_overflow, strlen(asan_overflow), NO_PID, sources, NSOURCES,
+				    namer, "cookie", &c.v);
+	ck_assert_int_eq(more, 1);
+	const char *z = strstr(c.v.details.buf, "your client has a memory error at client.c:37");
+	b = strstr(c.v.details.buf, "your server has a memory error at server.c:40");
+	ck_assert_msg(b && z && b < z, "%s", c.v.details.buf);
+	verdict_release(&c.v);
+}
+END_TEST
+
+/* A child that prints its first line after 16 others: a server forking a
+ * process per client, under Valgrind (which follows fork()), the 17th
+ * client's handler overflowing. */
+START_TEST(valgrind_many_processes)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (int pid = 5000; pid < 5016; pid++)
+		sb_addf(&sb, "==%d== \n==%d== ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)\n", pid, pid);
+	sb_adds(&sb, VG_ACCEPT("5016"));
+	struct collected c;
+	collect_n(MEMCHECK_VALGRIND, sb.buf, sb.len, NO_PID, namer, &c);
+	sb_release(&sb);
+	int found = c.found, has_it = c.v.message && strstr(c.v.message, "a child process (pid 5016)") != NULL;
+	verdict_release(&c.v);
+	ck_assert_msg(found == 1 && has_it, "17th process's error: found %d, named %d", found, has_it);
+}
+END_TEST
+
+/* ---- ASan and UBSan: the program's stderr ------------------------------ */
+
 START_TEST(asan_stack_overflow)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-asan.4343", asan_overflow);
 	struct collected c;
-	collect(dir, namer, &c);
+	/* named by its "==PID==" line, not by the pid it is given */
+	collect(MEMCHECK_ASAN, asan_overflow, NO_PID, namer, &c);
 	ck_assert_int_eq(c.found, 1);
 	ck_assert_int_eq(c.v.status, ST_CRASH);
 	ck_assert_has(c.v.message, "your client has a memory error at client.c:37 (in main): ");
@@ -220,7 +342,6 @@ START_TEST(asan_stack_overflow)
 	ck_assert_has(c.v.details.buf, "in main /tmp/x/src/client.c:37");
 	ck_assert_msg(!strstr(c.v.details.buf, "Shadow bytes"), "%s", c.v.details.buf);
 	verdict_release(&c.v);
-	free(dir);
 }
 END_TEST
 
@@ -228,31 +349,67 @@ END_TEST
  * length. */
 START_TEST(asan_heap_overflow_by_recv)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-asan.4242",
+	struct collected c;
+	collect(MEMCHECK_ASAN,
 		"==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000020 at pc 0x1 bp 0x2 sp 0x3\n"
 		"WRITE of size 64 at 0x602000000020 thread T0\n"
 		"    #0 0x7f0 in __interceptor_recv ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:6832\n"
 		"    #1 0x55a in serve /home/s/lab/server.c:58\n"
 		"    #2 0x55b in main /home/s/lab/server.c:90\n"
-		"SUMMARY: AddressSanitizer: heap-buffer-overflow in __interceptor_recv\n");
-	struct collected c;
-	collect(dir, namer, &c);
+		"SUMMARY: AddressSanitizer: heap-buffer-overflow in __interceptor_recv\n",
+		NO_PID, namer, &c);
 	ck_assert_int_eq(c.found, 1);
 	ck_assert_has(c.v.message, "your server has a memory error at server.c:58 (in serve): ");
 	ck_assert_has(c.v.message, "it writes past the end of a malloc()ed block (heap-buffer-overflow)");
 	ck_assert_has(c.v.message, "recv()/read() was allowed to write more bytes than the array holds");
 	verdict_release(&c.v);
-	free(dir);
 }
 END_TEST
 
+/* The report among what the program itself printed to stderr, before and
+ * after (a child's lines, say): found, and only the report is shown. */
+START_TEST(asan_in_other_output)
+{
+	struct collected c;
+	collect(MEMCHECK_ASAN,
+		"client: connecting to 127.0.0.1:5000\n"
+		"client: sent 5 bytes (server.c:3 said hi)\n"
+		"\n"
+		ASAN_OVERFLOW("4343")
+		"server: child 4343 exited\n"
+		"bye\n",
+		4242, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_int_eq(c.v.status, ST_CRASH);
+	ck_assert_has(c.v.message, "your client has a memory error at client.c:37 (in main): ");
+	ck_assert_has(c.v.message, "reads past the end of a local array (stack-buffer-overflow)");
+	ck_assert_has(c.v.details.buf, "READ of size 11");
+	ck_assert_msg(!strstr(c.v.details.buf, "connecting to") && !strstr(c.v.details.buf, "bye") &&
+			      !strstr(c.v.details.buf, "exited"),
+		      "%s", c.v.details.buf);
+	verdict_release(&c.v);
+}
+END_TEST
+
+/* Program output is bytes, not a C string: a '\0' the program wrote to
+ * stderr (a zero-filled buffer sent whole) must not hide the report after
+ * it. */
+START_TEST(asan_after_nul_byte)
+{
+	static const char log[] = "reply: \0\0\0\0\n" ASAN_OVERFLOW("4343");
+	struct collected c;
+	collect_n(MEMCHECK_ASAN, log, sizeof log - 1, 4242, namer, &c);
+	int found = c.found, named = c.v.message && strstr(c.v.message, "your client has a memory error at client.c:37");
+	verdict_release(&c.v);
+	ck_assert_msg(found == 1 && named, "report after a NUL byte: found %d, named %d", found, named);
+}
+END_TEST
+
+/* UBSan's lines carry no "==PID==": the process is the pid given. */
 START_TEST(ubsan_runtime_error)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-ubsan.4242", ubsan_overflow);
 	struct collected c;
-	collect(dir, namer, &c);
+	collect(MEMCHECK_ASAN, ubsan_overflow, 4242, namer, &c);
 	ck_assert_int_eq(c.found, 1);
 	ck_assert_int_eq(c.v.status, ST_CRASH);
 	ck_assert_has(c.v.message, "your server has a memory error at server.c:21");
@@ -262,72 +419,52 @@ START_TEST(ubsan_runtime_error)
 	char message[512];
 	snprintf(message, sizeof message, "%s", c.v.message);
 	verdict_release(&c.v);
-	free(dir);
 	ck_assert_msg(!strstr(message, "(in type)"), "%s", message);
 }
 END_TEST
 
-/* Processes the namer does not know, or no namer at all. */
-START_TEST(unknown_process)
+START_TEST(ubsan_attributed_to_pid)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.999", vg_accept);
 	struct collected c;
-	collect(dir, namer, &c);
+	char *log = xstrfmt("client: starting\n%s"
+			    "SUMMARY: UndefinedBehaviorSanitizer: undefined-behavior /tmp/x/src/server.c:21:14 in \n"
+			    "client: done\n",
+			    ubsan_overflow);
+	collect(MEMCHECK_ASAN, log, 4343, namer, &c);
 	ck_assert_int_eq(c.found, 1);
-	ck_assert_has(c.v.message, "a child process (pid 999) has a memory error at server.c:40");
+	ck_assert_has(c.v.message, "your client has a memory error at server.c:21");
+	ck_assert_has(c.v.message, "undefined behaviour: signed integer overflow");
+	ck_assert_msg(!strstr(c.v.details.buf, "client: done") && !strstr(c.v.details.buf, "starting"), "%s",
+		      c.v.details.buf);
 	verdict_release(&c.v);
-	collect(dir, NULL, &c);
+
+	collect(MEMCHECK_ASAN, log, 777, namer, &c);
 	ck_assert_int_eq(c.found, 1);
-	ck_assert_has(c.v.message, "a child process (pid 999) has a memory error");
+	ck_assert_has(c.v.message, "a child process (pid 777) has a memory error at server.c:21");
 	verdict_release(&c.v);
-	free(dir);
+	free(log);
 }
 END_TEST
 
-/* No student frame in the report: the message still names the process and
- * what went wrong, without a place. */
-START_TEST(no_student_frame)
+/* stderr with only the program's own output: nothing found. */
+START_TEST(asan_clean)
 {
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.4242",
-		"==4242== Invalid write of size 1\n"
-		"==4242==    at 0x4848F0B: memcpy (vg_replace_strmem.c:1033)\n"
-		"==4242==    by 0x109300: helper (other.c:3)\n");
 	struct collected c;
-	collect(dir, namer, &c);
-	ck_assert_int_eq(c.found, 1);
-	ck_assert_str_eq(c.v.message, "your server has a memory error: it writes memory it does not own: past the end of a malloc()ed block, or after free()");
-	verdict_release(&c.v);
-	free(dir);
-}
-END_TEST
-
-/* Several processes: one finding each, in a stable order; files that are
- * not reports are ignored; a missing folder finds nothing. */
-START_TEST(several_processes)
-{
-	char *dir = new_logdir();
-	put_log(dir, "grader-vg.4242", vg_accept);
-	put_log(dir, "grader-asan.4343", asan_overflow);
-	put_log(dir, "notes.txt", "Invalid read of size 4\n   at 0x1: main (server.c:1)\n");
-	struct collected c;
-	collect(dir, namer, &c);
-	ck_assert_int_eq(c.found, 2);
-	ck_assert_int_eq(c.v.status, ST_CRASH);
-	const char *a = strstr(c.v.details.buf, "your client has a memory error at client.c:37");
-	const char *b = strstr(c.v.details.buf, "your server has a memory error at server.c:40");
-	ck_assert_msg(a && b && a < b, "%s", c.v.details.buf); /* grader-asan.* sorts first */
-	ck_assert_msg(!strstr(c.v.details.buf, "server.c:1)"), "%s", c.v.details.buf);
-	verdict_release(&c.v);
-
-	char *missing = xstrfmt("%s/no-such-folder", dir);
-	collect(missing, namer, &c);
+	collect(MEMCHECK_ASAN,
+		"server: listening on 5000\n"
+		"=== client 1 ===\n"
+		"server: error: connection reset\n",
+		4242, namer, &c);
 	ck_assert_int_eq(c.found, 0);
+	ck_assert_int_eq(c.v.status, ST_PASS);
 	ck_assert_ptr_null(c.v.message);
+	ck_assert_uint_eq(c.v.details.len, 0);
 	verdict_release(&c.v);
-	free(missing);
-	free(dir);
+
+	collect_n(MEMCHECK_ASAN, "", 0, 4242, namer, &c);
+	ck_assert_int_eq(c.found, 0);
+	ck_assert_int_eq(c.v.status, ST_PASS);
+	verdict_release(&c.v);
 }
 END_TEST
 
@@ -342,17 +479,44 @@ has(const struct strvec *sv, const char *s)
 	return 0;
 }
 
+static int
+mentions(const struct strvec *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strstr(sv->v[i], s))
+			return 1;
+	return 0;
+}
+
+static const char *
+env_get(const struct strvec *env, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], name, len) && env->v[i][len] == '=')
+			return env->v[i] + len + 1;
+	return NULL;
+}
+
 START_TEST(prepare_valgrind)
 {
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	memcheck_prepare(MEMCHECK_VALGRIND, "/usr/bin/valgrind", "/tmp/logs", &argv, &env);
+	memcheck_prepare(MEMCHECK_VALGRIND, "/usr/bin/valgrind", 3, &argv, &env);
 	ck_assert_uint_ge(argv.n, 3);
 	ck_assert_str_eq(argv.v[0], "/usr/bin/valgrind");
-	ck_assert(has(&argv, "--log-file=/tmp/logs/grader-vg.%p"));
+	ck_assert(has(&argv, "--log-fd=3"));
+	ck_assert(!mentions(&argv, "log-file"));
+	ck_assert(!mentions(&argv, "log-socket"));
 	/* the program's own argv follows "--" */
 	ck_assert_str_eq(argv.v[argv.n - 1], "--");
 	ck_assert_ptr_null(argv.v[argv.n]);
 	ck_assert_uint_eq(env.n, 0);
+	sv_clear(&argv);
+
+	/* the fd given is the fd used */
+	memcheck_prepare(MEMCHECK_VALGRIND, "valgrind", 17, &argv, &env);
+	ck_assert(has(&argv, "--log-fd=17"));
+	ck_assert(!has(&argv, "--log-fd=3"));
 	sv_clear(&argv);
 	sv_clear(&env);
 }
@@ -361,20 +525,17 @@ END_TEST
 START_TEST(prepare_asan)
 {
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	memcheck_prepare(MEMCHECK_ASAN, "/usr/bin/valgrind", "/tmp/logs", &argv, &env);
+	memcheck_prepare(MEMCHECK_ASAN, "/usr/bin/valgrind", 3, &argv, &env);
 	ck_assert_uint_eq(argv.n, 0);
-	const char *asan = NULL, *ubsan = NULL;
-	for (size_t i = 0; i < env.n; i++) {
-		if (!strncmp(env.v[i], "ASAN_OPTIONS=", 13))
-			asan = env.v[i];
-		if (!strncmp(env.v[i], "UBSAN_OPTIONS=", 14))
-			ubsan = env.v[i];
-	}
+	const char *asan = env_get(&env, "ASAN_OPTIONS"), *ubsan = env_get(&env, "UBSAN_OPTIONS");
 	ck_assert_ptr_nonnull(asan);
-	ck_assert_has(asan, "log_path=/tmp/logs/grader-asan");
+	ck_assert_has(asan, "detect_leaks=0");
 	ck_assert_has(asan, "verify_asan_link_order=0");
+	ck_assert_msg(!strstr(asan, "log_path"), "%s", asan);
 	ck_assert_ptr_nonnull(ubsan);
-	ck_assert_has(ubsan, "log_path=/tmp/logs/grader-ubsan");
+	ck_assert_has(ubsan, "print_stacktrace=1");
+	ck_assert_msg(!strstr(ubsan, "log_path"), "%s", ubsan);
+	ck_assert(!mentions(&env, "log_path"));
 	sv_clear(&argv);
 	sv_clear(&env);
 }
@@ -383,46 +544,57 @@ END_TEST
 START_TEST(prepare_none)
 {
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	memcheck_prepare(MEMCHECK_NONE, "/usr/bin/valgrind", "/tmp/logs", &argv, &env);
+	memcheck_prepare(MEMCHECK_NONE, "/usr/bin/valgrind", 3, &argv, &env);
 	ck_assert_uint_eq(argv.n + env.n, 0);
 }
 END_TEST
 
-/* What prepare tells the tools to write is what collect reads: ASan
- * appends ".PID" to log_path, Valgrind replaces %p by the pid. */
+/* What prepare configures is what collect reads: Valgrind's options end
+ * with "--" (the program follows) and its log goes to the fd given, whose
+ * other end the grader reads; the sanitizers get no log file, so their
+ * reports stay on stderr.  Here the test plays Valgrind on a real pipe. */
 START_TEST(prepare_then_collect)
 {
-	char *dir = new_logdir();
+	int fds[2];
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
-	memcheck_prepare(MEMCHECK_VALGRIND, "valgrind", dir, &argv, &env);
-	memcheck_prepare(MEMCHECK_ASAN, "valgrind", dir, &argv, &env);
-	const char *lf = NULL;
-	for (size_t i = 0; i < argv.n; i++)
-		if (!strncmp(argv.v[i], "--log-file=", 11))
-			lf = argv.v[i] + 11;
-	ck_assert_ptr_nonnull(lf);
-	const char *p = strstr(lf, "%p");
-	ck_assert_ptr_nonnull(p);
-	char *vg = xstrfmt("%.*s4242%s", (int)(p - lf), lf, p + 2);
-	put_log(dir, vg + strlen(dir) + 1, vg_accept);
-
-	const char *lp = strstr(env.v[0], "log_path=");
-	ck_assert_ptr_nonnull(lp);
-	lp += 9;
-	char *asan = xstrfmt("%.*s.4343", (int)strcspn(lp, ":"), lp);
-	put_log(dir, asan + strlen(dir) + 1, asan_overflow);
-
+	memcheck_prepare(MEMCHECK_VALGRIND, "valgrind", fds[1], &argv, &env);
+	ck_assert_str_eq(argv.v[argv.n - 1], "--");
+	int log_fd = -1, options = 0;
+	for (size_t i = 1; i + 1 < argv.n; i++) {
+		ck_assert_msg(!strncmp(argv.v[i], "--", 2), "not an option before \"--\": %s", argv.v[i]);
+		ck_assert_str_ne(argv.v[i], "--");
+		if (sscanf(argv.v[i], "--log-fd=%d", &log_fd) == 1)
+			options++;
+	}
+	ck_assert_int_eq(options, 1);
+	ck_assert_int_eq(log_fd, fds[1]);
+	ck_assert_int_eq(write_all(log_fd, vg_accept, strlen(vg_accept)), 0);
+	ck_assert_int_eq(close(fds[1]), 0);
+	char buf[sizeof vg_accept + 64];
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fds[0], buf + len, sizeof buf - len)) > 0)
+		len += (size_t)r;
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(close(fds[0]), 0);
+	ck_assert_uint_eq(len, strlen(vg_accept));
 	struct collected c;
-	collect(dir, namer, &c);
-	ck_assert_int_eq(c.found, 2);
-	ck_assert_has(c.v.details.buf, "your server has a memory error at server.c:40");
-	ck_assert_has(c.v.details.buf, "your client has a memory error at client.c:37");
+	collect_n(MEMCHECK_VALGRIND, buf, len, NO_PID, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_has(c.v.message, "your server has a memory error at server.c:40");
 	verdict_release(&c.v);
-	free(asan);
-	free(vg);
+
+	/* ASan adds nothing to argv and sends no report to a file */
+	memcheck_prepare(MEMCHECK_ASAN, "valgrind", fds[1], &argv, &env);
+	ck_assert_str_eq(argv.v[argv.n - 1], "--");
+	ck_assert(!mentions(&env, "log_path") && !mentions(&env, "log_file") && !mentions(&env, "log_to_syslog"));
+	collect(MEMCHECK_ASAN, asan_overflow, NO_PID, namer, &c);
+	ck_assert_int_eq(c.found, 1);
+	ck_assert_has(c.v.message, "your client has a memory error at client.c:37");
+	verdict_release(&c.v);
 	sv_clear(&argv);
 	sv_clear(&env);
-	free(dir);
 }
 END_TEST
 
@@ -431,24 +603,29 @@ memcheck_suite(void)
 {
 	Suite *s = suite_create("memcheck");
 	TCase *tc = tcase_create("collect");
-	tcase_add_unchecked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, valgrind_accept);
 	tcase_add_test(tc, valgrind_invalid_read);
 	tcase_add_test(tc, valgrind_clean);
-	tcase_add_test(tc, asan_stack_overflow);
-	tcase_add_test(tc, asan_heap_overflow_by_recv);
-	tcase_add_test(tc, ubsan_runtime_error);
+	tcase_add_test(tc, valgrind_interleaved);
 	tcase_add_test(tc, unknown_process);
 	tcase_add_test(tc, no_student_frame);
 	tcase_add_test(tc, several_processes);
-	tcase_add_test(tc, prepare_then_collect);
+	tcase_add_test(tc, valgrind_many_processes);
+	tcase_add_test(tc, asan_stack_overflow);
+	tcase_add_test(tc, asan_heap_overflow_by_recv);
+	tcase_add_test(tc, asan_in_other_output);
+	tcase_add_test(tc, asan_after_nul_byte);
+	tcase_add_test(tc, ubsan_runtime_error);
+	tcase_add_test(tc, ubsan_attributed_to_pid);
+	tcase_add_test(tc, asan_clean);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("prepare");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, prepare_valgrind);
 	tcase_add_test(tc, prepare_asan);
 	tcase_add_test(tc, prepare_none);
+	tcase_add_test(tc, prepare_then_collect);
 	suite_add_tcase(s, tc);
 	return s;
 }

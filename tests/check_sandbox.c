@@ -85,9 +85,9 @@ static void
 run(const char *name, enum isolation mode, struct graded_test *r)
 {
 	char *lib = xstrfmt("%s/libipcgrader-linebuf.so", stage);
-	const char *keep[] = { stage, NULL };
+	struct sandbox_bind binds[] = { { stage, 0 }, { NULL, 0 } };
 	struct grade_env env = { .spec = &spec, .bin_dir = stage, .ref_dir = stage, .linebuf = lib,
-				 .mode = mode, .keep_paths = keep };
+				 .mode = mode, .binds = binds };
 	memset(r, 0, sizeof *r);
 	runtest_run(&env, spec_test(&spec, name), r);
 	free(lib);
