@@ -394,11 +394,48 @@ remove_children(const char *parent, const char *keep, int64_t deadline)
 	closedir(d);
 }
 
+/* Removes empty groups that a grader killed with SIGKILL left beside ours
+ * ("ipcgrader-<pid>" whose pid is gone).  Nothing is killed: a group that
+ * still holds a process (perhaps a live grader's in another PID namespace)
+ * refuses rmdir and stays. */
+static void
+sweep_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end, base[CGROUP_PATH_MAX], path[CGROUP_PATH_MAX];
+		if (strncmp(e->d_name, "ipcgrader-", 10))
+			continue;
+		long pid = strtol(e->d_name + 10, &end, 10);
+		if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH ||
+		    path_join(base, parent, e->d_name) < 0)
+			continue;
+		DIR *sub = opendir(base);
+		struct dirent *f;
+		while (sub && (f = readdir(sub)))
+			if (f->d_type == DT_DIR && f->d_name[0] != '.' && path_join(path, base, f->d_name) == 0)
+				rmdir(path); /* fails, harmlessly, where a process is left */
+		if (sub)
+			closedir(sub);
+		rmdir(base);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* mkdir of the per-grader parent; a stale one (a crashed grader that had
  * our pid) is cleared out and made again. */
 static int
 make_base(const char *dir)
 {
+	char parent[CGROUP_PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (slash) {
+		*slash = '\0';
+		sweep_stale(parent);
+	}
 	if (mkdir(dir, 0755) == 0)
 		return 0;
 	if (errno != EEXIST)

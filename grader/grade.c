@@ -206,6 +206,7 @@ out:
 	free(scratch);
 	if (sandbox_interrupted()) { /* the scratch folder is gone: now die of it */
 		int sig = sandbox_interrupted();
+		sandbox_release(); /* atexit handlers do not run when we die of sig */
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return errf(err, errlen, "interrupted by signal %d", sig);

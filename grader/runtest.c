@@ -32,8 +32,7 @@
 #define READY_TICK_MS 2    /* how often a /proc condition is re-checked */
 #define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
 #define MEMCHECK_SLOWDOWN 10
-#define TEST_MEMORY_MB 1024 /* every process of a test together, Valgrind's too */
-#define TEST_PIDS 256
+#define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
 #define MEMCHECK_LOG_MAX (256 * 1024)
 
 struct proc {
@@ -736,8 +735,8 @@ runtest_run(const struct grade_env *env, const struct test_spec *t, struct grade
 				      .binds = env->binds,
 				      .hide = env->hide,
 				      .deadline_ms = t->limits.wall_ms + 10000,
-				      .memory_mb = TEST_MEMORY_MB,
-				      .pids = TEST_PIDS };
+				      .memory_mb = t->limits.test_memory_mb,
+				      .pids = t->limits.processes + GRADER_PIDS };
 	struct strbuf rep = STRBUF_INIT;
 	struct sandbox_usage use;
 	char err[512];
@@ -754,10 +753,10 @@ runtest_run(const struct grade_env *env, const struct test_spec *t, struct grade
 		sb_adds(&d, details);
 		if (use.oom_kills > 0)
 			sb_addf(&d, "(note) the test's processes reached their memory limit of %d MB together: the kernel killed %ld of them\n",
-				TEST_MEMORY_MB, use.oom_kills);
+				t->limits.test_memory_mb, use.oom_kills);
 		if (use.pids_max_hits > 0)
 			sb_addf(&d, "(note) the test's processes reached their limit of %d processes: fork() failed %ld time%s\n",
-				TEST_PIDS, use.pids_max_hits, use.pids_max_hits == 1 ? "" : "s");
+				t->limits.processes + GRADER_PIDS, use.pids_max_hits, use.pids_max_hits == 1 ? "" : "s");
 		r->details = sb_detach(&d);
 	} else {
 		r->status = ST_ERROR;

@@ -98,6 +98,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "spawn.h"
 
 #define NOBODY 65534
@@ -637,6 +638,37 @@ init_main(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, int go_fd,
 	_exit(0);
 }
 
+/* The machine's cgroups, found out once by the grader (the parent). */
+static struct cgroup_env cgroups;
+static int cgroups_probed;
+static uid_t cgroups_uid; /* who probed: a process that changed user since must look again */
+
+static void
+release_cgroups(void)
+{
+	cgroup_env_release(&cgroups); /* only in the process that probed */
+}
+
+void
+sandbox_release(void)
+{
+	if (cgroups_probed)
+		release_cgroups();
+}
+
+static const struct cgroup_env *
+machine_cgroups(void)
+{
+	if (!cgroups_probed || cgroups_uid != geteuid()) {
+		if (!cgroups_probed)
+			atexit(release_cgroups);
+		cgroups_probed = 1;
+		cgroups_uid = geteuid();
+		cgroup_env_probe(&cgroups);
+	}
+	return &cgroups;
+}
+
 static void
 on_signal(int sig)
 {
@@ -664,6 +696,8 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	    struct sandbox_usage *usage, char *err, size_t errlen)
 {
 	int go[2], rep[2];
+	struct test_cgroup cg;
+	memset(&cg, 0, sizeof cg);
 	if (usage)
 		*usage = (struct sandbox_usage){ -1, 0, 0 };
 	if (interrupted)
@@ -696,6 +730,15 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	if (cfg->mode == ISOLATION_NAMESPACES && write_id_maps(pid, err, errlen) < 0) {
 		rc = -1;
 		goto kill_init;
+	}
+	/* Before it runs: every process of the test is born in the group. */
+	const struct cgroup_env *ce = machine_cgroups();
+	if (ce->kind != CGROUP_NONE && (cfg->memory_mb || cfg->pids)) {
+		struct cgroup_limits lim = { cfg->memory_mb, cfg->pids };
+		if (cgroup_create(ce, &lim, &cg, err, errlen) < 0 || cgroup_attach(&cg, pid, err, errlen) < 0) {
+			rc = -1;
+			goto kill_init;
+		}
 	}
 	if (write_all(go[1], "g", 1) < 0) {
 		rc = errf(err, errlen, "cannot start the sandbox: %s", strerror(errno));
@@ -744,6 +787,13 @@ kill_init:
 	{
 		int st;
 		wait_retry(pid, &st, 0);
+	}
+	if (cg.ndirs) {
+		struct cgroup_usage u;
+		if (usage && cgroup_usage(&cg, &u) == 0)
+			*usage = (struct sandbox_usage){ u.memory_peak_kb, u.oom_kills > 0 ? u.oom_kills : 0,
+							 u.pids_max_hits > 0 ? u.pids_max_hits : 0 };
+		cgroup_destroy(&cg); /* kills whatever escaped the namespace's end */
 	}
 close_pipes:
 	if (go[1] >= 0)
@@ -936,18 +986,25 @@ sandbox_probe(struct sandbox_info *info)
 	int rc = sandbox_run(&cfg, probe_body, NULL, &rep, NULL, err, sizeof err);
 	int ok = rc == 0 && rep.len == 2;
 	sb_release(&rep);
+	const struct cgroup_env *ce = machine_cgroups();
+	char limits[600];
+	if (ce->kind != CGROUP_NONE) /* the path names the grader's pid: not in every report */
+		snprintf(limits, sizeof limits, "; whole-test memory and process limits (cgroup v%d)",
+			 ce->kind == CGROUP_V2 ? 2 : 1);
+	else
+		snprintf(limits, sizeof limits, "; no whole-test memory and process limits: %.500s", ce->detail);
 	if (ok) {
 		info->mode = current_mode = ISOLATION_NAMESPACES;
 		snprintf(info->detail, sizeof info->detail,
 			 "user, pid, network (lo only), ipc, mount and uts namespaces; a read-only root of its own "
 			 "(private /tmp, /dev/shm, /dev/mqueue, /var/tmp, /run/lock); student programs in a jail "
-			 "(their own PID namespace, no capabilities); processes limited by RLIMIT_NPROC as uid %s",
-			 geteuid() == 0 ? "nobody" : "of the caller");
+			 "(their own PID namespace, no capabilities); processes limited by RLIMIT_NPROC as uid %s%s",
+			 geteuid() == 0 ? "nobody" : "of the caller", limits);
 	} else {
 		info->mode = current_mode = ISOLATION_NONE;
 		snprintf(info->detail, sizeof info->detail,
-			 "no isolation: %s; tests share this machine's network, /tmp and IPC namespace",
-			 rc < 0 ? err : "the namespace probe did not answer");
+			 "no isolation: %s; tests share this machine's network, /tmp and IPC namespace%s",
+			 rc < 0 ? err : "the namespace probe did not answer", limits);
 	}
 	return info->mode;
 }

@@ -88,4 +88,9 @@ int sandbox_kill_others(struct strbuf *killed);
 void sandbox_catch_signals(void);
 int sandbox_interrupted(void);
 
+/* What the grader made on the machine for all its sandboxes (its cgroup
+ * folders) is removed: at exit (atexit) or, before dying of a signal, by
+ * the caller.  Idempotent. */
+void sandbox_release(void);
+
 #endif

@@ -310,12 +310,12 @@ static void
 parse_limits(struct parser *p, const struct ynode *n, struct limits *l)
 {
 	static const char *const keys[] = { "wall_ms", "step_ms", "cpu_ms", "processes", "memory_mb",
-					     "output_kb", "file_size_kb", "open_files", NULL };
+					     "output_kb", "file_size_kb", "open_files", "test_memory_mb", NULL };
 	if (want(p, n, Y_MAP, "limits") < 0)
 		return;
 	int *fields[] = { &l->wall_ms, &l->step_ms, &l->cpu_ms, &l->processes, &l->memory_mb,
-			  &l->output_kb, &l->file_size_kb, &l->open_files };
-	static const long maxes[] = { 600000, 600000, 600000, 4096, 65536, 65536, 1048576, 65536 };
+			  &l->output_kb, &l->file_size_kb, &l->open_files, &l->test_memory_mb };
+	static const long maxes[] = { 600000, 600000, 600000, 4096, 65536, 65536, 1048576, 65536, 65536 };
 	for (size_t i = 0; i < n->n; i += 2) {
 		int k = key_index(p, n, i, keys, "limits");
 		if (k >= 0)
@@ -555,7 +555,8 @@ static void
 limits_default(struct limits *l)
 {
 	*l = (struct limits){ .wall_ms = 10000, .step_ms = 5000, .cpu_ms = 5000, .processes = 64,
-			      .memory_mb = 512, .output_kb = 64, .file_size_kb = 4096, .open_files = 256 };
+			      .memory_mb = 512, .output_kb = 64, .file_size_kb = 4096, .open_files = 256,
+			      .test_memory_mb = 1024 };
 }
 
 static int

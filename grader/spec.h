@@ -63,6 +63,7 @@ struct step {
 
 struct limits {
 	int wall_ms, step_ms, cpu_ms, processes, memory_mb, output_kb, file_size_kb, open_files;
+	int test_memory_mb; /* every process of the test together (cgroup), tmpfs and shm included */
 };
 
 struct test_spec {

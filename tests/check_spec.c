@@ -106,7 +106,8 @@ static void
 check_defaults(const struct lab_spec *s)
 {
 	const struct limits def = { .wall_ms = 10000, .step_ms = 5000, .cpu_ms = 5000, .processes = 64,
-				    .memory_mb = 512, .output_kb = 64, .file_size_kb = 4096, .open_files = 256 };
+				    .memory_mb = 512, .output_kb = 64, .file_size_kb = 4096, .open_files = 256,
+				    .test_memory_mb = 1024 };
 	ck_assert_mem_eq(&s->limits, &def, sizeof def);
 	ck_assert_uint_eq(s->ncflags, 4);
 	ck_assert_str_eq(s->cflags[0], "-std=c11");
@@ -169,7 +170,7 @@ check_every_key(const struct lab_spec *s)
 	ck_assert_uint_eq(s->programs[1].nsources, 1);
 	ck_assert_str_eq(s->programs[1].sources[0], "client.c");
 	ck_assert_uint_eq(s->nrefs, 2);
-	const struct limits lab = { 9000, 900, 800, 7, 100, 16, 32, 20 };
+	const struct limits lab = { 9000, 900, 800, 7, 100, 16, 32, 20, 1024 };
 	ck_assert_mem_eq(&s->limits, &lab, sizeof lab);
 
 	const struct test_spec *t = &s->tests[0];
