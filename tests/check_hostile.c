@@ -19,7 +19,8 @@
  *
  * HOSTILE_RESULTS=FILE appends "pass<TAB>fixture<TAB>expected<TAB>got<TAB>
  * problems" lines to FILE (tests/hostile_report.sh makes its table of
- * them); HOSTILE_ONLY=NAME grades only that fixture. */
+ * them); HOSTILE_ONLY=NAME,NAME... grades only those fixtures, and
+ * HOSTILE_PASS=root or nobody runs one pass only. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
@@ -149,18 +150,16 @@ snap_procs(struct strbuf *sb)
 		;
 }
 
-/* New entries that may be the students': owned by nobody, or named like
- * what the fixtures and the grader create.  Others share this machine and
- * make files in /tmp all the time; theirs do not count. */
+/* New entries that may be the students': named like what the fixtures
+ * and the grader's sandbox create.  Others share this machine and run
+ * their own tests (as nobody too) that make files in /tmp all the time:
+ * ownership alone would blame them. */
 static int
 suspect_entry(const char *dir, const char *name)
 {
-	char *path = xstrfmt("%s/%s", dir, name);
-	struct stat st;
-	int r = lstat(path, &st) == 0 && (st.st_uid == NOBODY || !strncmp(name, "hostile", 7) ||
-					   !strncmp(name, "grader-", 7) || !strncmp(name, "PWNED", 5));
-	free(path);
-	return r;
+	(void)dir;
+	return !strncmp(name, "hostile", 7) || !strncmp(name, "PWNED", 5) || !strcmp(name, "grader-work") ||
+	       !strncmp(name, "grader-vg.", 10) || !strncmp(name, "grader-asan", 11);
 }
 
 static void
@@ -206,6 +205,8 @@ snap_file(struct strbuf *sb, const char *path)
 	free(text);
 }
 
+/* Both passes' stages: root's students run as nobody, who owns the
+ * nobody pass's stage, so an attack in one pass can reach the other's. */
 static void
 snap_files(struct strbuf *sb, int pass)
 {
@@ -241,10 +242,15 @@ host_snap(struct host *h, int pass)
 	free(tmp);
 	free(dir);
 	snap_sysv(&h->sysv);
-	char *mi = read_file("/proc/self/mountinfo", 1 << 20, NULL);
-	sb_adds(&h->mounts, mi ? mi : "");
+	/* Docker on this machine mounts and unmounts other containers' roots
+	 * all the time: those lines are not ours. */
+	char *mi = read_file("/proc/self/mountinfo", 1 << 20, NULL), *save, *line;
+	for (line = mi ? strtok_r(mi, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+		if (!strstr(line, " /var/lib/docker/") && !strstr(line, " /run/docker/") && !strstr(line, " /run/netns/"))
+			sb_addf(&h->mounts, "%s\n", line);
 	free(mi);
-	snap_files(&h->files, pass);
+	snap_files(&h->files, 0);
+	snap_files(&h->files, 1);
 }
 
 /* The lines of after that before does not have. */
@@ -252,15 +258,20 @@ static void
 new_lines(struct strbuf *out, const char *what, const struct strbuf *before, const struct strbuf *after)
 {
 	const char *b = before->buf ? before->buf : "", *a = after->buf ? after->buf : "";
+	int shown = 0, more = 0;
 	for (const char *line = a; *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
 		char *probe = xstrfmt("%.*s", (int)len, line);
-		if (!strstr(b, probe))
-			sb_addf(out, "%s: %s", what, probe);
+		if (!strstr(b, probe) && shown++ < 4)
+			sb_addf(out, "%s: %.300s%s", what, probe, strlen(probe) > 300 ? "...\n" : "");
+		else if (!strstr(b, probe))
+			more++;
 		free(probe);
 		line += len;
 	}
+	if (more)
+		sb_addf(out, "%s: and %d more\n", what, more);
 }
 
 /* Removes new suspect entries, so that a successful attack does not leave
@@ -291,6 +302,40 @@ host_restore(const struct host *before, const struct host *after)
 	}
 }
 
+static char *staged_yaml[2]; /* lab.yaml as staged, with the canary */
+
+/* Puts the stages back as they were after an attack changed them, so that
+ * one fixture's success does not decide the next one's verdict. */
+static void
+restage(void)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		char *dir = pass_dir(pass), *p;
+		static const char *const bins[] = { "grader", "libipcgrader-linebuf.so", "ref/tcp_hello_client", "ref/tcp_hello_server" };
+		for (size_t i = 0; i < 4; i++) {
+			char *from = xstrfmt("build/%s", bins[i]);
+			p = xstrfmt("%s/build/%s", dir, bins[i]);
+			unlink(p);
+			copy_file(from, p, 0755); /* fails harmlessly where we may not */
+			free(from);
+			free(p);
+		}
+		p = xstrfmt("%s/labs/tcp-hello/lab.yaml", dir);
+		if (staged_yaml[pass])
+			write_text(p, staged_yaml[pass], 0644);
+		free(p);
+		p = xstrfmt("%s/labs/tcp-hello/%s", dir, CANARY_NAME);
+		char *line = xstrfmt("%s\n", canary);
+		write_text(p, line, 0600);
+		free(line);
+		free(p);
+		p = xstrfmt("%s/labs/tcp-hello/PWNED", dir);
+		unlink(p);
+		free(p);
+		free(dir);
+	}
+}
+
 /* What changed on the host, waiting up to 1 s for leftovers to vanish. */
 static void
 host_diff(struct strbuf *problems, const struct host *before, int pass)
@@ -313,7 +358,10 @@ host_diff(struct strbuf *problems, const struct host *before, int pass)
 	new_lines(problems, "new SysV object", &before->sysv, &after.sysv);
 	if (strcmp(before->mounts.buf ? before->mounts.buf : "", after.mounts.buf ? after.mounts.buf : ""))
 		new_lines(problems, "mounts changed", &before->mounts, &after.mounts);
+	size_t had = problems->len;
 	new_lines(problems, "changed", &before->files, &after.files);
+	if (problems->len != had)
+		restage();
 	host_restore(before, &after);
 	host_release(&after);
 }
@@ -362,7 +410,7 @@ stage_pass(int pass, char *err, size_t errlen)
 		char *with = xstrfmt("# %s: hidden tests live here\n%s", canary, text);
 		if (write_text(yaml, with, 0644) < 0)
 			rc = errf(err, errlen, "cannot write \"%s\": %s", yaml, strerror(errno));
-		free(with);
+		staged_yaml[pass] = with;
 	}
 	free(text);
 	free(yaml);
@@ -541,6 +589,9 @@ START_TEST(grade_fixture)
 {
 	int pass = _i / nfixtures;
 	const char *fixture = fixtures[_i % nfixtures], *name = strrchr(fixture, '/') + 1;
+	const char *only_pass = getenv("HOSTILE_PASS");
+	if (only_pass && strcmp(only_pass, pass_names[pass]))
+		return;
 	become(pass);
 	ck_assert_msg(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "cannot become a subreaper: %s", strerror(errno));
 	char *exp_path = xstrfmt("%s/expected.json", fixture);
@@ -601,7 +652,7 @@ START_TEST(grade_fixture)
 		write_all(results_fd, line.buf, line.len);
 		sb_release(&line);
 	}
-	ck_assert_msg(problems.len == 0, "%s as %s (%ld ms): %s", name, pass_names[pass], ms, problems.buf);
+	ck_assert_msg(problems.len == 0, "%s as %s (%ld ms): %.3000s", name, pass_names[pass], ms, problems.buf);
 	sb_release(&problems);
 	sb_release(&expected);
 	sb_release(&got);
@@ -627,7 +678,11 @@ find_fixtures(void)
 	const char *only = getenv("HOSTILE_ONLY");
 	while (d && (e = readdir(d)) && nfixtures < MAX_FIXTURES) {
 		char *dir = xstrfmt("%s/fixtures/hostile/%s", repo, e->d_name), *exp = xstrfmt("%s/expected.json", dir);
-		if (e->d_name[0] != '.' && access(exp, R_OK) == 0 && (!only || !strcmp(only, e->d_name)))
+		char *needle = xstrfmt(",%s,", e->d_name), *list = xstrfmt(",%s,", only ? only : "");
+		int wanted = !only || strstr(list, needle);
+		free(needle);
+		free(list);
+		if (e->d_name[0] != '.' && access(exp, R_OK) == 0 && wanted)
 			fixtures[nfixtures++] = dir;
 		else
 			free(dir);
