@@ -10,7 +10,6 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "syscall_filter.h"
 #include "util.h"
 
 static void
@@ -104,8 +104,7 @@ child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int extra_f
 	personality(ADDR_NO_RANDOMIZE);
 	if (j && j->drop_caps && drop_capabilities() < 0)
 		goto fail;
-	if (j && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		  (j->filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, j->filter) < 0)))
+	if (j && (j->filter ? syscall_filter_install(j->filter) : prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
 		goto fail;
 	/* Every other descriptor of the grader is closed at exec. */
 	syscall(SYS_close_range, extra_fd > 0 ? 4U : 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);

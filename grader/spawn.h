@@ -27,13 +27,14 @@ struct child_limits {
  * (sandbox_jail()), borrowed here.  Applied between fork and exec in the
  * fixed order: namespaces, filesystem view, session, limits, capabilities,
  * no_new_privs, syscall filter. */
+struct syscall_filter;
 struct child_jail {
 	int pidns_fd;     /* fork into this PID namespace; -1: the caller's */
 	int own_pidns_fd; /* the caller's, to return to after the fork */
 	int mntns_fd;     /* the child enters this mount namespace; -1: stays */
 	int new_session;  /* setsid(): no signal to the caller's process group */
 	int drop_caps;    /* empty bounding, permitted, effective, inheritable, ambient sets */
-	const void *filter; /* struct sock_fprog for seccomp; NULL: none */
+	const struct syscall_filter *filter; /* NULL: none */
 };
 
 struct child {
