@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -31,11 +32,11 @@ set_limit(int resource, rlim_t value)
 
 /* Empties every capability set for good: the bounding set (so that exec
  * cannot grant any back), then securebits that stop root being special,
- * then permitted/effective/inheritable.  Without CAP_SETPCAP (an ordinary
- * user's process holds no capabilities anyway) the first two are refused
- * and not needed.  Async-signal-safe. */
+ * then (with set_ids) the user, then permitted/effective/inheritable.
+ * Without CAP_SETPCAP (an ordinary user's process holds no capabilities
+ * anyway) the first two are refused and not needed.  Async-signal-safe. */
 static int
-drop_capabilities(void)
+drop_privileges(const struct child_jail *j)
 {
 	for (int cap = 0; cap < 64; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
@@ -45,6 +46,9 @@ drop_capabilities(void)
 					 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 					 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 	      0, 0, 0);
+	if (j->set_ids && (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 ||
+			   setresuid(j->uid, j->uid, j->uid) < 0))
+		return -1;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	memset(data, 0, sizeof data);
@@ -102,7 +106,7 @@ child_exec(const struct child *c, int in_fd, int out_fd, int err_fd, int extra_f
 	/* The same run twice must behave the same: with addresses fixed, even
 	 * an uninitialised variable holds the same garbage every time. */
 	personality(ADDR_NO_RANDOMIZE);
-	if (j && j->drop_caps && drop_capabilities() < 0)
+	if (j && j->drop_caps && drop_privileges(j) < 0)
 		goto fail;
 	if (j && (j->filter ? syscall_filter_install(j->filter) : prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
 		goto fail;

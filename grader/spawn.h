@@ -34,6 +34,9 @@ struct child_jail {
 	int mntns_fd;     /* the child enters this mount namespace; -1: stays */
 	int new_session;  /* setsid(): no signal to the caller's process group */
 	int drop_caps;    /* empty bounding, permitted, effective, inheritable, ambient sets */
+	int set_ids;      /* become uid/gid (all of real, effective, saved; no groups) */
+	uid_t uid;
+	gid_t gid;
 	const struct syscall_filter *filter; /* NULL: none */
 };
 

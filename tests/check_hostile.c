@@ -533,6 +533,11 @@ run_grader(int pass, const char *fixture, json_t *tests, int memcheck, char **re
 	}
 	sv_push(&env, "PATH=/usr/local/bin:/usr/bin:/bin");
 	sv_pushf(&env, "TMPDIR=%s/tmp", dir);
+	/* The sandbox's modes, to run the whole suite in each (make test-modes). */
+	static const char *const modes[] = { "IPCGRADER_NO_USERNS", "IPCGRADER_NO_NAMESPACES" };
+	for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
+		if (getenv(modes[m]))
+			sv_pushf(&env, "%s=%s", modes[m], getenv(modes[m]));
 	if (pass)
 		sv_pushf(&env, "HOME=%s/home", dir);
 	else
@@ -642,7 +647,27 @@ undelegate_cgroups(void)
 		struct dirent *e;
 		while (d && (e = readdir(d)))
 			if (!strncmp(e->d_name, DELEGATED "-", strlen(DELEGATED) + 1)) {
+				/* A grader killed in it may have left its own groups inside. */
 				char *path = xstrfmt("%s/%s", own, e->d_name);
+				DIR *sub = opendir(path);
+				struct dirent *f;
+				while (sub && (f = readdir(sub)))
+					if (!strncmp(f->d_name, "ipcgrader-", 10)) {
+						char *inner = xstrfmt("%s/%s", path, f->d_name), *cmd;
+						DIR *tests = opendir(inner);
+						struct dirent *g;
+						while (tests && (g = readdir(tests)))
+							if (g->d_name[0] == 't' && (cmd = xstrfmt("%s/%s", inner, g->d_name))) {
+								rmdir(cmd);
+								free(cmd);
+							}
+						if (tests)
+							closedir(tests);
+						rmdir(inner);
+						free(inner);
+					}
+				if (sub)
+					closedir(sub);
 				rmdir(path); /* refused while a process is in it */
 				free(path);
 			}

@@ -37,6 +37,11 @@ grader(char **out, const char *const *args, const char *const *extra_env)
 		sv_push(&argv, *a);
 	sv_pushf(&env, "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	sv_pushf(&env, "TMPDIR=%s", tmpdir);
+	/* The sandbox's modes, to run the whole suite in each (make test-modes). */
+	static const char *const modes[] = { "IPCGRADER_NO_USERNS", "IPCGRADER_NO_NAMESPACES" };
+	for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
+		if (getenv(modes[m]))
+			sv_pushf(&env, "%s=%s", modes[m], getenv(modes[m]));
 	for (const char *const *e = extra_env; e && *e; e++)
 		sv_push(&env, *e);
 	struct child c = { .argv = argv.v, .envp = env.v };
