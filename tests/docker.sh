@@ -175,7 +175,7 @@ if [ $newcomer -eq 1 ]; then
 				printf '   %-8s %-13s exit %-3s %6s s  %s\n' "$profile" "$cmd" "$rc" "$t" "$summary"
 				if [ $rc -ne 0 ]; then
 					newcomer_failed=1
-					grep -E ':[A-Z]:|FAILED|[Ee]rror' "$log" | head -15 | sed 's/^/      /'
+					grep -E ':[FE]:|^make: \*\*\*' "$log" | cut -c1-200 | head -15 | sed 's/^/      /'
 				fi
 				cp "$log" "/tmp/$(basename "$log")" 2>/dev/null
 			done
