@@ -60,7 +60,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 if [ $build -eq 1 ]; then
 	t0=$(now)
-	echo "== docker build -f docker/Dockerfile -t $IMAGE . $NETFLAG"
+	echo "== docker build $NETFLAG -f docker/Dockerfile -t $IMAGE ."
 	# shellcheck disable=SC2086
 	if ! docker build $NETFLAG -f docker/Dockerfile -t "$IMAGE" . >"$work/build.log" 2>&1; then
 		tail -30 "$work/build.log"
