@@ -45,7 +45,14 @@ refs: $(REF_BIN)
 $(B)/obj/%.o: grader/%.c | $(B)/obj
 	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/obj/main.o: grader/main.c | $(B)/obj
+# main.o has PREFIX compiled in (where an installed grader finds its labs):
+# a stamp named after the prefix rebuilds it when PREFIX changes.
+PREFIX_STAMP := $(B)/obj/prefix$(subst /,_,$(PREFIX)).stamp
+$(PREFIX_STAMP): | $(B)/obj
+	rm -f $(B)/obj/prefix*.stamp
+	touch $@
+
+$(B)/obj/main.o: grader/main.c $(PREFIX_STAMP) | $(B)/obj
 	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' $(CFLAGS) -c $< -o $@
 
 $(B)/grader: $(B)/obj/main.o $(GRADER_OBJ)

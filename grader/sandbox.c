@@ -182,7 +182,8 @@ bring_up_lo(char *err, size_t errlen)
 		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
 	}
 	if (rc < 0)
-		errf(err, errlen, "cannot bring up lo: %s", strerror(errno));
+		errf(err, errlen, "cannot bring up lo: %s%s", strerror(errno),
+		     errno == EPERM && without_userns ? " (without a user namespace this needs CAP_NET_ADMIN: docker run --cap-add NET_ADMIN)" : "");
 	close(s);
 	return rc;
 }
@@ -1014,7 +1015,7 @@ sandbox_probe(struct sandbox_info *info)
 	}
 	struct sandbox_config cfg = { .mode = ISOLATION_NAMESPACES, .deadline_ms = 5000 };
 	struct strbuf rep = STRBUF_INIT;
-	char err[256];
+	char err[512];
 	/* IPCGRADER_NO_USERNS=1 (as root): the way a container's root runs, for testing. */
 	int force = geteuid() == 0 && getenv("IPCGRADER_NO_USERNS");
 	without_userns = 0;
@@ -1028,11 +1029,16 @@ sandbox_probe(struct sandbox_info *info)
 		 * mount is (Docker masks /proc paths); the real root needs none. */
 		char err2[256];
 		without_userns = 1;
-		rc = sandbox_run(&cfg, probe_body, NULL, &rep, NULL, err2, sizeof err2);
-		ok = rc == 0 && rep.len == 2;
+		int rc2 = sandbox_run(&cfg, probe_body, NULL, &rep, NULL, err2, sizeof err2);
+		ok = rc2 == 0 && rep.len == 2;
 		sb_release(&rep);
-		if (!ok)
+		if (!ok) {
 			without_userns = 0;
+			size_t len = strlen(err);
+			snprintf(err + len, sizeof err - len, "; without a user namespace, as root: %s",
+				 rc2 < 0 ? err2 : "the probe did not answer");
+			rc = -1;
+		}
 	}
 	const struct cgroup_env *ce = machine_cgroups();
 	char limits[600];
