@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "grade.h"
 #include "report.h"
 #include "sandbox.h"
@@ -29,6 +30,7 @@ static const char usage_text[] =
 	"       grader check [DIR]     run the visible tests of the lab DIR belongs to\n"
 	"       grader validate LAB    check a lab spec\n"
 	"       grader list LAB        the lab's tests, points and visibility\n"
+	"       grader doctor          what isolation this machine gives, and the remedy for each gap\n"
 	"LAB is a lab folder or the name of one under labs/.\n";
 
 static int
@@ -323,6 +325,8 @@ main(int argc, char **argv)
 		rc = cmd_validate(&in, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "list"))
 		rc = cmd_list(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "doctor"))
+		rc = argc == 2 ? doctor_run(stdout) : usage("doctor takes no arguments", NULL);
 	else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		rc = 0;
