@@ -115,9 +115,32 @@ install: all
 	install -m 755 $(B)/libipcgrader-linebuf.so $(DESTDIR)$(PREFIX)/libexec/ipc-grader/
 	install -m 755 $(REF_BIN) $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref/
 	cp -R labs $(DESTDIR)$(PREFIX)/share/ipc-grader/
+	@# AppArmor profile granting user namespaces (packaging/apparmor/ipc-grader.in):
+	@# installed where the kernel restricts them (Ubuntu 23.10+) and the system has
+	@# /etc/apparmor.d, or always with APPARMOR=1 (never with APPARMOR=0); loaded
+	@# when installing to this system (no DESTDIR) with AppArmor enabled.
+	@if [ "$(APPARMOR)" = 1 ] || { [ "$(APPARMOR)" != 0 ] && [ -d /etc/apparmor.d ] && \
+	     [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ]; }; then \
+	  aa="$(DESTDIR)/etc/apparmor.d/ipc-grader"; \
+	  install -d "$(DESTDIR)/etc/apparmor.d" && \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/apparmor/ipc-grader.in > "$$aa.tmp" && \
+	  chmod 644 "$$aa.tmp" && mv -f "$$aa.tmp" "$$aa" || exit 1; \
+	  if [ -z "$(DESTDIR)" ] && [ -d /sys/kernel/security/apparmor ] && \
+	     command -v apparmor_parser >/dev/null 2>&1; then \
+	    apparmor_parser -r "$$aa" || { echo "apparmor_parser could not load $$aa" >&2; exit 1; }; \
+	    echo "installed the AppArmor profile $$aa: the grader may create user namespaces"; \
+	  fi; \
+	fi
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/grader $(DESTDIR)$(PREFIX)/libexec/ipc-grader $(DESTDIR)$(PREFIX)/share/ipc-grader
+	@aa="$(DESTDIR)/etc/apparmor.d/ipc-grader"; \
+	if [ -z "$(DESTDIR)" ] && command -v apparmor_parser >/dev/null 2>&1 && \
+	   grep -q '^ipc-grader ' /sys/kernel/security/apparmor/profiles 2>/dev/null; then \
+	  if [ -f "$$aa" ]; then apparmor_parser -R "$$aa"; \
+	  else printf 'profile ipc-grader {}\n' | apparmor_parser -R; fi; \
+	fi; \
+	rm -f "$$aa"
 
 clean:
 	rm -rf $(B)

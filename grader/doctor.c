@@ -205,7 +205,7 @@ check_apparmor(const struct doctor_facts *f, struct doctor_finding *r)
 		r->status = DOCTOR_MISSING;
 		set(r->text, "restricted: kernel.apparmor_restrict_unprivileged_userns = 1 (Ubuntu 23.10 and later): a user namespace made without an AppArmor profile allowing it has no capabilities");
 		set(r->remedy,
-		    "give the grader a profile: printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile ipc-grader %s flags=(unconfined) {\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/ipc-grader && sudo apparmor_parser -r /etc/apparmor.d/ipc-grader; or run the grader as root; or, for the whole machine, sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+		    "sudo make install (installs /etc/apparmor.d/ipc-grader, which lets the grader create user namespaces); or give the grader a profile by hand: printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile ipc-grader %s flags=(unconfined) {\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/ipc-grader && sudo apparmor_parser -r /etc/apparmor.d/ipc-grader; or run the grader as root; or, for the whole machine, sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
 		    f->exe ? f->exe : "/usr/local/bin/grader");
 		return;
 	}

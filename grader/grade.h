@@ -14,6 +14,7 @@ struct grade_options {
 	char *const *only;      /* --test names; NULL-ended, or NULL for all */
 	int visible_only;
 	int require_isolation;
+	int allow_unisolated; /* without namespaces, run anyway (a student's own code) */
 	long seed;
 	const char *ref_dir; /* built reference programs */
 	const char *linebuf; /* the library that line-buffers stdout */

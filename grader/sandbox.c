@@ -89,7 +89,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -601,6 +606,101 @@ setup_plain(char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- without namespaces: one test at a time, nothing left between ----- */
+
+/* Tests that share the machine take turns, machine-wide (two graders at
+ * once would talk to each other's servers). */
+static int
+lock_machine(char *err, size_t errlen)
+{
+	int fd = open("/tmp/.ipcgrader-unisolated.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return errf(err, errlen, "cannot open /tmp/.ipcgrader-unisolated.lock: %s", strerror(errno));
+	if (fchmod(fd, 0666) < 0) {
+		/* another user's: it is 0666 already */
+	}
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR || interrupted) {
+			close(fd);
+			return errf(err, errlen, interrupted ? "interrupted by signal %d" : "cannot lock: %d",
+				    interrupted ? (int)interrupted : errno);
+		}
+	return fd;
+}
+
+/* The shared places a test's IPC objects land in: POSIX shm and queues,
+ * FIFOs and sockets in /tmp, SysV objects ("sysvipc:KIND:ID"). */
+static void
+list_shared_objects(struct strvec *out, uid_t uid)
+{
+	static const char *const dirs[] = { "/dev/shm", "/dev/mqueue", "/tmp" };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			struct stat st;
+			char *path = xstrfmt("%s/%s", dirs[i], e->d_name);
+			if (e->d_name[0] != '.' && lstat(path, &st) == 0 && st.st_uid == uid &&
+			    (i < 2 ? S_ISREG(st.st_mode) : S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+				sv_push(out, path);
+			free(path);
+		}
+		if (d)
+			closedir(d);
+	}
+	static const char *const kinds[] = { "shm", "msg", "sem" };
+	for (size_t k = 0; k < 3; k++) {
+		char *path = xstrfmt("/proc/sysvipc/%s", kinds[k]);
+		char *text = read_file(path, 1 << 20, NULL), *save;
+		/* key id ... ; the owner's uid is the 5th field for msg and sem, 8th for shm */
+		for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+			long f[8];
+			if (sscanf(line, "%ld %ld %ld %ld %ld %ld %ld %ld", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
+				   &f[7]) < 5)
+				continue;
+			long owner = k == 2 ? f[4] : f[7];
+			if (owner == (long)uid)
+				sv_pushf(out, "sysvipc:%s:%ld", kinds[k], f[1]);
+		}
+		free(text);
+		free(path);
+	}
+}
+
+static int
+listed(const struct strvec *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], s))
+			return 1;
+	return 0;
+}
+
+/* Removes what the test's uid made during the test: the next test must
+ * not find a full queue or a stale socket file that a namespace would
+ * never have shown it. */
+static void
+remove_new_objects(const struct strvec *before, uid_t uid)
+{
+	struct strvec now = STRVEC_INIT;
+	list_shared_objects(&now, uid);
+	for (size_t i = 0; i < now.n; i++) {
+		const char *o = now.v[i];
+		if (listed(before, o))
+			continue;
+		long id;
+		if (sscanf(o, "sysvipc:shm:%ld", &id) == 1)
+			shmctl((int)id, IPC_RMID, NULL);
+		else if (sscanf(o, "sysvipc:msg:%ld", &id) == 1)
+			msgctl((int)id, IPC_RMID, NULL);
+		else if (sscanf(o, "sysvipc:sem:%ld", &id) == 1)
+			semctl((int)id, 0, IPC_RMID);
+		else
+			unlink(o);
+	}
+	sv_clear(&now);
+}
+
 /* True once the grader (our parent) is gone: its end of the report pipe
  * is closed. */
 static int
@@ -724,6 +824,7 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 {
 	int go[2], rep[2];
 	struct test_cgroup cg;
+	int rc = 0;
 	memset(&cg, 0, sizeof cg);
 	if (usage)
 		*usage = (struct sandbox_usage){ -1, 0, 0 };
@@ -731,12 +832,24 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 		return errf(err, errlen, "interrupted by signal %d", (int)interrupted);
 	if (prepare_filter(err, errlen) < 0)
 		return -1;
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return errf(err, errlen, "pipe: %s", strerror(errno));
+	int lock_fd = -1;
+	uid_t test_uid = geteuid() == 0 ? NOBODY : geteuid();
+	struct strvec objects = STRVEC_INIT;
+	if (cfg->mode == ISOLATION_NONE) {
+		if ((lock_fd = lock_machine(err, errlen)) < 0)
+			return -1;
+		list_shared_objects(&objects, test_uid);
+	}
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		go[0] = go[1] = -1;
+		rc = errf(err, errlen, "pipe: %s", strerror(errno));
+		goto unlock;
+	}
 	if (pipe2(rep, O_CLOEXEC) < 0) {
 		close(go[0]);
 		close(go[1]);
-		return errf(err, errlen, "pipe: %s", strerror(errno));
+		rc = errf(err, errlen, "pipe: %s", strerror(errno));
+		goto unlock;
 	}
 	fflush(NULL); /* the child _exits, but do not leave it a copy to flush */
 	long flags = SIGCHLD | (cfg->mode != ISOLATION_NAMESPACES ? 0 : without_userns ? NS_FLAGS & ~CLONE_NEWUSER : NS_FLAGS);
@@ -752,7 +865,6 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	}
 	close(go[0]);
 	close(rep[1]);
-	int rc = 0;
 	if (pid < 0) {
 		rc = errf(err, errlen, "cannot create the sandbox's namespaces: %s", errno == ENOSPC
 			? "the limit on user namespaces is reached (user.max_user_namespaces is 0 or used up)"
@@ -832,6 +944,12 @@ close_pipes:
 	if (go[1] >= 0)
 		close(go[1]);
 	close(rep[0]);
+unlock:
+	if (lock_fd >= 0) {
+		remove_new_objects(&objects, test_uid);
+		close(lock_fd);
+	}
+	sv_clear(&objects);
 	return rc;
 }
 

@@ -309,6 +309,9 @@ static const struct {
 	{ { "check", "fixtures/tcp-hello", NULL }, 2, ".grader-lab" },
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--require-isolation", "--test",
 	    "client-reports-missing-server", NULL }, 3, "isolation is required" },
+	/* Untrusted code never runs unisolated by default. */
+	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--test", "client-reports-missing-server", NULL },
+	  3, "--allow-unisolated runs it anyway" },
 };
 
 START_TEST(bad_input_gets_the_right_status)
