@@ -443,7 +443,7 @@ doctor_findings(const struct doctor_facts *f, struct doctor_finding out[DOCTOR_N
 		set(v->text, "degraded: %s (each process still has its rlimits); tests are isolated otherwise", gaps.buf);
 	} else {
 		v->status = DOCTOR_MISSING;
-		set(v->text, "degraded: %s; `grader grade` runs student code without isolation (sharing this machine's filesystem, network, /tmp and IPC; the report says isolation.mode \"none\"), or with --require-isolation refuses to (exit 3)",
+		set(v->text, "degraded: %s; `grader grade` refuses to run a submission (exit 3) unless told --allow-unisolated (for your own code only: it would share this machine's filesystem, network, /tmp and IPC); `grader check` runs a student's own code, its report saying isolation.mode \"none\"",
 		    gaps.buf);
 	}
 	if (gaps.len)

@@ -96,7 +96,7 @@ static const struct machine {
 	    { "/proc masking", DOCTOR_MISSING, "/proc/kcore, /proc/keys", "--security-opt systempaths=unconfined" },
 	    { "AppArmor userns", DOCTOR_MISSING, "docker-default", "--security-opt apparmor=unconfined" },
 	    { "TUN", DOCTOR_WARN, "missing", "--device /dev/net/tun" },
-	    { "verdict", DOCTOR_MISSING, "without isolation", NULL } } },
+	    { "verdict", DOCTOR_MISSING, "refuses to run a submission", NULL } } },
 
 	{ "Ubuntu 24.04, a user, no profile",
 	  { .euid = 1000, .exe = "/home/me/ipc/build/grader", .max_user_namespaces = "63432\n",
