@@ -11,8 +11,15 @@
 #include "util.h"
 
 /* 1 when the condition holds.  out is the process's stdout so far; cwd is
- * where relative Unix socket paths are resolved. */
+ * where relative Unix socket paths are resolved.  Sockets are looked up
+ * through sock_diag netlink; /proc/net only where that cannot be asked. */
 int ready_check(const struct ready *r, const char *out, size_t outlen, const char *cwd);
+/* Of the TCP socket listening on port (IPv4 or IPv6; the first the kernel
+ * lists): the backlog it was given to listen() (capped by somaxconn) and
+ * how many connections wait in its accept queue.  Returns 1 and fills both,
+ * 0 when no TCP socket listens on port, -1 with errno set when the kernel
+ * cannot be asked (no sock_diag netlink: /proc/net does not show backlogs). */
+int ready_listen_backlog(int port, int *backlog, int *queued);
 /* "a TCP socket listening on port 2021" */
 void ready_describe(const struct ready *r, struct strbuf *sb);
 

@@ -29,7 +29,9 @@
 
 #define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long... */
 #define STOP_GRACE_MEMCHECK_MS 3000 /* ...or this long under Valgrind or ASan */
-#define READY_TICK_MS 2    /* how often a /proc condition is re-checked */
+#define READY_TICK_MS 2    /* how often a /proc condition is re-checked (alive) */
+#define READY_BACKOFF_MIN_MS 1  /* readiness: first re-check after this long, */
+#define READY_BACKOFF_MAX_MS 50 /* then twice as long each time, up to this */
 #define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
 #define MEMCHECK_SLOWDOWN 10
 #define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
@@ -246,11 +248,64 @@ cond_ready_or_exited(struct ctx *c, void *arg)
 	struct proc *p = arg;
 	if (!p->running)
 		return 1;
+	if (p->step->ready.kind != READY_STDOUT) /* no copy of a flood per check */
+		return ready_check(&p->step->ready, NULL, 0, c->workdir);
 	size_t len;
 	char *out = capture_bytes(&p->out, 0, &len);
 	int ok = ready_check(&p->step->ready, out, len, c->workdir);
 	free(out);
 	return ok;
+}
+
+/* One slice of wait_ready(): readiness is checked when the slice begins
+ * and on every event; the slice ends early when the process writes. */
+struct ready_slice {
+	struct proc *p;
+	int64_t end;
+	size_t written; /* its stdout and stderr bytes when the slice began */
+	int checked, ready;
+};
+
+static size_t
+proc_written(const struct proc *p)
+{
+	return p->out.total + p->err.total;
+}
+
+static int
+cond_ready_slice(struct ctx *c, void *arg)
+{
+	struct ready_slice *s = arg;
+	if (!s->checked || (now_ms() < s->end && proc_written(s->p) == s->written)) {
+		s->checked = 1;
+		return s->ready = cond_ready_or_exited(c, s->p);
+	}
+	return 1;
+}
+
+/* Waits until p is ready or gone, or until_ms passes.  A server takes from
+ * a millisecond to seconds (under Valgrind) to get ready, and a check costs
+ * a system call or more, so the checks back off: 1 ms, 2, 4... up to 50 ms
+ * apart, and start again at 1 ms when the process writes (progress: it
+ * may be about to listen).  Output is an event, so a stdout condition is
+ * still checked as soon as the line arrives. */
+static void
+wait_ready(struct ctx *c, struct proc *p, int64_t until_ms)
+{
+	int tick = READY_BACKOFF_MIN_MS;
+	for (;;) {
+		int64_t now = now_ms();
+		struct ready_slice s = { p, now + tick < until_ms ? now + tick : until_ms, proc_written(p), 0, 0 };
+		/* pump() returns 0 also when the check itself outlasted the slice
+		 * (a loaded machine): only the deadline ends the wait. */
+		pump(c, s.end, cond_ready_slice, &s, 0);
+		if (s.ready || now_ms() >= until_ms)
+			return;
+		if (proc_written(p) != s.written)
+			tick = READY_BACKOFF_MIN_MS;
+		else if ((tick *= 2) > READY_BACKOFF_MAX_MS)
+			tick = READY_BACKOFF_MAX_MS;
+	}
 }
 
 /* Asleep in the kernel (waiting for the next client), or gone.  A process
@@ -519,7 +574,7 @@ step_start(struct ctx *c, const struct step *s)
 	if (!p || s->ready.kind == READY_NONE)
 		return;
 	int ms = step_timeout(c, p);
-	pump(c, until(c, ms), cond_ready_or_exited, p, READY_TICK_MS);
+	wait_ready(c, p, until(c, ms));
 	struct strbuf cond = STRBUF_INIT;
 	ready_describe(&s->ready, &cond);
 	if (!p->running) {
