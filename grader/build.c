@@ -135,7 +135,7 @@ build_body(void *arg, int report_fd)
 	json_decref(o);
 	free(message);
 	sb_release(&log);
-	sandbox_kill_others(NULL);
+	sandbox_kill_others(NULL, 0);
 }
 
 /* Copies one handed-in file: it must be a regular file (not a link to

@@ -470,7 +470,7 @@ static const struct {
 };
 
 /* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
-static long
+long
 probe_cpu_ms(pid_t pid)
 {
 	char path[64];

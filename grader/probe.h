@@ -23,6 +23,9 @@ int ready_listen_backlog(int port, int *backlog, int *queued);
 /* "a TCP socket listening on port 2021" */
 void ready_describe(const struct ready *r, struct strbuf *sb);
 
+/* CPU time (user + system) pid has used, in ms; -1 when it is gone. */
+long probe_cpu_ms(pid_t pid);
+
 /* Appends what pid is doing: state, the system call it is blocked in, what
  * the kernel is waiting for, CPU time used, its open descriptors. */
 void probe_hang(pid_t pid, struct strbuf *sb);

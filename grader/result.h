@@ -12,6 +12,7 @@ struct verdict {
 	enum status status;
 	char *message;         /* one line a student understands; NULL when passed */
 	struct strbuf details; /* every finding, with expected vs actual */
+	int retry;             /* the machine, not the program, decided: worth one more run */
 };
 
 void verdict_init(struct verdict *v);

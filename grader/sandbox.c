@@ -1044,7 +1044,7 @@ free_names(char **names, size_t n)
 }
 
 int
-sandbox_kill_others(struct strbuf *killed)
+sandbox_kill_others(struct strbuf *killed, int settle_ms)
 {
 	pid_t *seen = NULL;
 	size_t nseen = 0;
@@ -1054,7 +1054,7 @@ sandbox_kill_others(struct strbuf *killed)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	/* Let what is left settle first (a daemon's middle process is exiting
 	 * right now), so that the report names the same processes every time. */
-	int64_t settle = now_ms() + SETTLE_MS;
+	int64_t settle = now_ms() + (settle_ms > 0 ? settle_ms : SETTLE_MS);
 	for (;;) {
 		pid_t *pids;
 		char **names;

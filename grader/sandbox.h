@@ -79,8 +79,11 @@ pid_t sandbox_inner_pid(pid_t pid);
 
 /* From inside the sandbox: SIGKILLs every process except the caller (and
  * the jail's own pid 1) and waits until they are gone.  Each is described
- * in killed as "pid (comm)".  Returns how many there were. */
-int sandbox_kill_others(struct strbuf *killed);
+ * in killed as "pid (comm)".  Before that, up to settle_ms (0: 100 ms)
+ * are given to those still running to finish (a child ending inside
+ * Valgrind's shutdown is exiting, not left over).  Returns how many there
+ * were. */
+int sandbox_kill_others(struct strbuf *killed, int settle_ms);
 
 /* SIGINT, SIGTERM and SIGHUP stop the grader cleanly: sandbox_run()
  * returns -1 and sandbox_interrupted() tells which signal came, so that
