@@ -470,6 +470,25 @@ static const struct {
 };
 
 /* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
+int
+probe_port_busy(int port)
+{
+	static const int protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+	static const char *const files[] = { "tcp", "tcp6", "udp", "udp6" };
+	int busy = 0;
+	for (size_t i = 0; !busy && i < sizeof protocols / sizeof *protocols; i++) {
+		struct inet_want w = { .port = port };
+		int rc = diag_inet(protocols[i], &w);
+		if (rc < 0) { /* no sock_diag: the slow way */
+			for (size_t k = 0; !busy && k < sizeof files / sizeof *files; k++)
+				busy = proc_net_has_port(files[k], port, NULL);
+			return busy;
+		}
+		busy = rc;
+	}
+	return busy;
+}
+
 long
 probe_cpu_ms(pid_t pid)
 {

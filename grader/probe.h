@@ -23,6 +23,10 @@ int ready_listen_backlog(int port, int *backlog, int *queued);
 /* "a TCP socket listening on port 2021" */
 void ready_describe(const struct ready *r, struct strbuf *sb);
 
+/* Does any TCP or UDP socket of this network namespace use port locally,
+ * in any state (a connection in TIME_WAIT included)?  1 or 0. */
+int probe_port_busy(int port);
+
 /* CPU time (user + system) pid has used, in ms; -1 when it is gone. */
 long probe_cpu_ms(pid_t pid);
 

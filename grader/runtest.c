@@ -740,6 +740,25 @@ finish(struct ctx *c)
 	}
 }
 
+/* Without namespaces a test's ports are the machine's: one still in use
+ * (an earlier test's connection in TIME_WAIT, 60 s on Linux, or another
+ * program) would make a correct server fail to bind.  That is no verdict
+ * on the student: the test is an error that says why. */
+static void
+check_ports_free(struct ctx *c)
+{
+	for (size_t i = 0; i < c->t->nsteps && !c->aborted; i++) {
+		const struct ready *r = &c->t->steps[i].ready;
+		if ((r->kind != READY_TCP && r->kind != READY_UDP) || !probe_port_busy(r->port))
+			continue;
+		char *msg = xstrfmt("internal error: port %d of this machine is still in use (a connection of an earlier test in TIME_WAIT, or another program), and without namespaces this test cannot have a port of its own; `grader doctor` says how to get them",
+				    r->port);
+		verdict_add(&c->v, ST_ERROR, msg, NULL);
+		free(msg);
+		c->aborted = 1;
+	}
+}
+
 struct body_arg {
 	const struct grade_env *env;
 	const struct test_spec *t;
@@ -783,6 +802,8 @@ test_body(void *arg, int report_fd)
 	}
 	c.workdir = workdir;
 	c.deadline = now_ms() + a->t->limits.wall_ms;
+	if (a->env->mode == ISOLATION_NONE)
+		check_ports_free(&c);
 	for (size_t i = 0; i < a->t->nsteps && !c.aborted; i++) {
 		const struct step *s = &a->t->steps[i];
 		if (now_ms() >= c.deadline) {
