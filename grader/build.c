@@ -169,18 +169,7 @@ copy_source(const char *from, const char *to, const char *name, char **message)
 		return 1;
 	}
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int rc = out < 0 ? -1 : 0;
-	char buf[65536];
-	while (rc == 0) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -1 : 0;
-			break;
-		}
-		rc = write_all(out, buf, (size_t)n);
-	}
+	int rc = out < 0 ? -1 : copy_fd(in, out);
 	if (rc < 0)
 		*message = xstrfmt("internal error: cannot copy \"%s\": %s", from, strerror(errno));
 	close(in);

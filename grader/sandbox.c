@@ -126,22 +126,12 @@ static struct child_jail trusted_jail = { .pidns_fd = -1, .own_pidns_fd = -1, .m
 static struct child_jail student_jail = { .pidns_fd = -1, .own_pidns_fd = -1, .mntns_fd = -1, .new_session = 1,
 					  .drop_caps = 1 };
 
+/* Writes text into path, opened with flags (O_CREAT | O_EXCL: a new file),
+ * never through a symbolic link. */
 static int
-write_text(const char *path, const char *text)
+put_text(const char *path, const char *text, int flags)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	int rc = write_all(fd, text, strlen(text));
-	if (close(fd) < 0)
-		rc = -1;
-	return rc;
-}
-
-static int
-create_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | flags, 0644);
 	if (fd < 0)
 		return -1;
 	int rc = write_all(fd, text, strlen(text));
@@ -159,15 +149,15 @@ write_id_maps(pid_t pid, char *err, size_t errlen)
 	uid_t uid = geteuid() == 0 ? NOBODY : geteuid();
 	gid_t gid = geteuid() == 0 ? NOBODY : getegid();
 	snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-	if (geteuid() != 0 && write_text(path, "deny") < 0)
+	if (geteuid() != 0 && put_text(path, "deny", 0) < 0)
 		return errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
 	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
-	if (write_text(path, map) < 0)
+	if (put_text(path, map, 0) < 0)
 		return errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
 	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
-	if (write_text(path, map) < 0)
+	if (put_text(path, map, 0) < 0)
 		return errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	return 0;
 }
@@ -251,6 +241,9 @@ kept_flags(const char *path)
 	return f;
 }
 
+/* (The type of a bind or remount is ignored; "none" rather than NULL keeps
+ * Valgrind, which reads it, quiet.) */
+
 /* Binds src (a path, or /proc/self/fd/N) at target, which is created as a
  * folder or an empty file like src; nosuid, plus the extra mount flags
  * (MS_RDONLY, MS_NODEV). */
@@ -278,9 +271,9 @@ bind_at(const char *src, const char *target, unsigned long extra, char *err, siz
 			close(fd);
 		free(dir);
 	}
-	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(src, target, "none", MS_BIND | MS_REC, NULL) < 0)
 		return errf(err, errlen, "cannot bind \"%s\": %s", target, strerror(errno));
-	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | extra | kept_flags(target), NULL) < 0)
+	if (mount("none", target, "none", MS_REMOUNT | MS_BIND | MS_NOSUID | extra | kept_flags(target), NULL) < 0)
 		return errf(err, errlen, "cannot make \"%s\" read-only: %s", target, strerror(errno));
 	return 0;
 }
@@ -323,7 +316,7 @@ hide_path(const char *path, char *err, size_t errlen)
 		if (S_ISDIR(st.st_mode))
 			rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555");
 		else
-			rc = mount("/dev/null", target, NULL, MS_BIND, NULL);
+			rc = mount("/dev/null", target, "none", MS_BIND, NULL);
 		if (rc < 0)
 			rc = errf(err, errlen, "cannot hide \"%s\": %s", path, strerror(errno));
 	}
@@ -370,7 +363,7 @@ build_root(const struct sandbox_config *cfg, char *err, size_t errlen)
 			goto close_fds;
 	for (size_t i = 0; i < sizeof etc_files / sizeof *etc_files; i++) {
 		char *target = staged(etc_files[i].path);
-		int bad = create_text(target, etc_files[i].text) < 0;
+		int bad = put_text(target, etc_files[i].text, O_CREAT | O_EXCL) < 0;
 		free(target);
 		if (bad) {
 			errf(err, errlen, "cannot write \"%s\": %s", etc_files[i].path, strerror(errno));
@@ -422,7 +415,7 @@ build_root(const struct sandbox_config *cfg, char *err, size_t errlen)
 		errf(err, errlen, "cannot pivot into the new root: %s", strerror(errno));
 		goto close_fds;
 	}
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+	if (mount("none", "/", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
 		errf(err, errlen, "cannot make the new root read-only: %s", strerror(errno));
 		goto close_fds;
 	}
@@ -443,10 +436,10 @@ limit_sysv(const struct sandbox_config *cfg, char *err, size_t errlen)
 		return 0;
 	char text[32];
 	snprintf(text, sizeof text, "%ld\n", cfg->memory_mb << 20);
-	if (write_text("/proc/sys/kernel/shmmax", text) < 0)
+	if (put_text("/proc/sys/kernel/shmmax", text, 0) < 0)
 		return errf(err, errlen, "cannot limit SysV shared memory: %s", strerror(errno));
 	snprintf(text, sizeof text, "%ld\n", (cfg->memory_mb << 20) / sysconf(_SC_PAGESIZE));
-	if (write_text("/proc/sys/kernel/shmall", text) < 0)
+	if (put_text("/proc/sys/kernel/shmall", text, 0) < 0)
 		return errf(err, errlen, "cannot limit SysV shared memory: %s", strerror(errno));
 	return 0;
 }
@@ -493,8 +486,8 @@ jail_main(const struct sandbox_config *cfg, int sock)
 			errf(err, sizeof err, "cannot hide \"%s\" from the jail: %s", b->path, strerror(errno));
 	if (!*err && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		errf(err, sizeof err, "cannot mount the jail's /proc: %s", strerror(errno));
-	if (!*err && (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		      mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (!*err && (mount("/proc/sys", "/proc/sys", "none", MS_BIND | MS_REC, NULL) < 0 ||
+		      mount("none", "/proc/sys", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			    NULL) < 0))
 		errf(err, sizeof err, "cannot make the jail's /proc/sys read-only: %s", strerror(errno));
 	if (*err) {

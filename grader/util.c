@@ -341,6 +341,21 @@ rm_rf(const char *path)
 }
 
 int
+copy_fd(int in, int out)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		if (write_all(out, buf, (size_t)n) < 0)
+			return -1;
+	}
+}
+
+int
 copy_file(const char *from, const char *to, int mode)
 {
 	int in = open(from, O_RDONLY | O_CLOEXEC);
@@ -351,21 +366,7 @@ copy_file(const char *from, const char *to, int mode)
 		close(in);
 		return -1;
 	}
-	char buf[65536];
-	int rc = 0;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -1 : 0;
-			break;
-		}
-		if (write_all(out, buf, (size_t)n) < 0) {
-			rc = -1;
-			break;
-		}
-	}
+	int rc = copy_fd(in, out);
 	close(in);
 	if (close(out) < 0)
 		rc = -1;

@@ -62,5 +62,7 @@ int mkdir_p(const char *path);
 void rm_rf(const char *path);
 /* Copies a regular file, following symlinks, with the given mode. */
 int copy_file(const char *from, const char *to, int mode);
+/* Copies what in holds until EOF into out; 0, or -1 with errno. */
+int copy_fd(int in, int out);
 
 #endif
