@@ -94,12 +94,12 @@ run-tests: all $(HELPER_BIN) $(TEST_BIN)
 	@rc=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
 # Unit tests under memcheck, in one process so that leaks are attributed
-# (the integration and hostile suites run the grader binary: not theirs).
+# (the integration, hostile and teardown suites run the grader binary: not theirs).
 # Cases tagged no-memcheck exercise what Valgrind cannot emulate (a refused
 # namespace clone); they run in `make test`.
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no
 valgrind: all $(HELPER_BIN) $(TEST_BIN)
-	@rc=0; for t in $(filter-out %/check_integration %/check_hostile,$(TEST_BIN)); do echo "== valgrind $$t"; \
+	@rc=0; for t in $(filter-out %/check_integration %/check_hostile %/check_teardown,$(TEST_BIN)); do echo "== valgrind $$t"; \
 	  CK_FORK=no CK_DEFAULT_TIMEOUT=120 CK_EXCLUDE_TAGS=no-memcheck $(VALGRIND) $$t || rc=1; done; exit $$rc
 
 bench: all $(B)/bench_sandbox

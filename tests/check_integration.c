@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -298,6 +299,34 @@ START_TEST(grading_is_deterministic)
 }
 END_TEST
 
+/* Two graders at once without namespaces: they take turns (a machine-wide
+ * lock), so neither meets the other's server; every verdict is the right
+ * one (pass) or error, never a fail. */
+START_TEST(two_unisolated_graders_at_once)
+{
+	pid_t other = fork();
+	ck_assert_int_ge(other, 0);
+	int status, wrong = 0;
+	json_t *r = grade_json_mode("tcp-hello", "fixtures/tcp-hello/good-alt", &status, 1);
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(r, "tests"), i, t) {
+		const char *st = jstr(t, "status");
+		if (strcmp(st, "pass") && strcmp(st, "error")) {
+			fprintf(stderr, "%s: %s: %s\n", jstr(t, "name"), st, jstr(t, "message"));
+			wrong++;
+		}
+	}
+	json_decref(r);
+	if (other == 0)
+		_exit(wrong ? 1 : 0);
+	int ws;
+	ck_assert_int_eq(waitpid(other, &ws, 0), other);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the other grader gave a wrong verdict (see stderr)");
+	ck_assert_msg(!wrong, "%d wrong verdicts (see stderr)", wrong);
+}
+END_TEST
+
 static void
 write_text_file(const char *path, const char *text)
 {
@@ -439,6 +468,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, fixture_matches_expected, 0, 2 * nfixtures);
 	tcase_add_loop_test(tc, grading_is_deterministic, 0, 2);
+	tcase_add_test(tc, two_unisolated_graders_at_once);
 	tcase_add_loop_test(tc, reference_pair_works, 0, npairs);
 	tcase_add_loop_test(tc, bad_input_gets_the_right_status, 0, (int)(sizeof bad_input / sizeof *bad_input));
 	tcase_add_loop_test(tc, formats_are_well_formed, 0, 4);
