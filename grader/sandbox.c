@@ -1158,6 +1158,7 @@ sandbox_probe(struct sandbox_info *info)
 			 ce->kind == CGROUP_V2 ? 2 : 1);
 	else
 		snprintf(limits, sizeof limits, "; no whole-test memory and process limits: %.500s", ce->detail);
+	info->without_userns = ok && without_userns;
 	if (ok) {
 		info->mode = current_mode = ISOLATION_NAMESPACES;
 		snprintf(info->detail, sizeof info->detail,

@@ -15,7 +15,8 @@ enum isolation { ISOLATION_NAMESPACES, ISOLATION_NONE };
 
 struct sandbox_info {
 	enum isolation mode;
-	char detail[1024]; /* what isolates the tests, or why nothing does */
+	int without_userns; /* namespaces made by root without a user namespace (a container) */
+	char detail[1024];  /* what isolates the tests, or why nothing does */
 };
 
 /* Finds out once whether this machine lets us create the namespaces (a

@@ -42,6 +42,7 @@
 
 #include "capture.h"
 #include "spawn.h"
+#include "nobody.h"
 #include "util.h"
 
 #define NOBODY 65534
@@ -491,29 +492,56 @@ unstage(void)
 
 /* ---- grading ------------------------------------------------------------ */
 
-static char *
-fixture_path(int pass, const char *fixture)
+/* Copies a fixture's files (links as links) into to, for a grader that
+ * may not read the checkout (nobody, where the repository is 0700). */
+static void
+copy_fixture(const char *from, const char *to)
 {
-	char *exp = xstrfmt("%s/expected.json", fixture);
-	json_t *e = json_load_file(exp, 0, NULL);
-	int gen = e && json_integer_value(json_object_get(e, "pad_to_bytes")) > 0;
-	json_decref(e);
-	free(exp);
-	if (!gen)
+	mkdir(to, 0755);
+	DIR *d = opendir(from);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "expected.json"))
+			continue;
+		char *src = xstrfmt("%s/%s", from, e->d_name), *dst = xstrfmt("%s/%s", to, e->d_name), link[4096];
+		ssize_t n = readlink(src, link, sizeof link - 1);
+		unlink(dst);
+		if (n >= 0) {
+			link[n] = '\0';
+			ck_assert_msg(symlink(link, dst) == 0, "symlink %s: %s", dst, strerror(errno));
+		} else {
+			ck_assert_msg(copy_file(src, dst, 0644) == 0, "copy %s: %s", src, strerror(errno));
+		}
+		free(src);
+		free(dst);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Where the pass's grader finds the fixture: a generated one (padded) or,
+ * for nobody, a copy in its stage; run as root, before become(). */
+static char *
+fixture_path(int pass, const char *fixture, json_t *e)
+{
+	int gen = json_integer_value(json_object_get(e, "pad_to_bytes")) > 0;
+	if (!gen && pass == 0)
 		return xstrdup(fixture);
 	char *dir = pass_dir(pass), *p = xstrfmt("%s/gen/%s", dir, strrchr(fixture, '/') + 1);
 	free(dir);
+	if (!gen)
+		copy_fixture(fixture, p);
 	return p;
 }
 
 /* Runs the staged grader on one fixture with the listed tests; its exit
  * status, the report's text in *report, what it printed in *out. */
 static int
-run_grader(int pass, const char *fixture, json_t *tests, int memcheck, char **report, char **out)
+run_grader(int pass, const char *path, json_t *tests, int memcheck, char **report, char **out)
 {
 	char *dir = pass_dir(pass);
 	char *file = xstrfmt("%s/report.json", dir), *grader = xstrfmt("%s/build/grader", dir);
-	char *lab = xstrfmt("%s/labs/tcp-hello", dir), *path = fixture_path(pass, fixture);
+	char *lab = xstrfmt("%s/labs/tcp-hello", dir);
 	unlink(file);
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
 	sv_push(&argv, grader);
@@ -563,7 +591,6 @@ run_grader(int pass, const char *fixture, json_t *tests, int memcheck, char **re
 	free(file);
 	free(grader);
 	free(lab);
-	free(path);
 	free(dir);
 	if (timed_out)
 		return -2;
@@ -694,14 +721,16 @@ START_TEST(grade_fixture)
 	int pass = _i / nfixtures;
 	const char *fixture = fixtures[_i % nfixtures], *name = strrchr(fixture, '/') + 1;
 	const char *only_pass = getenv("HOSTILE_PASS");
-	if (only_pass && strcmp(only_pass, pass_names[pass]))
+	if ((only_pass && strcmp(only_pass, pass_names[pass])) || (pass == 1 && !nobody_passes_apply()))
 		return;
-	become(pass);
-	ck_assert_msg(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "cannot become a subreaper: %s", strerror(errno));
+	/* Read as root: nobody may not read the checkout (a 0700 home). */
 	char *exp_path = xstrfmt("%s/expected.json", fixture);
 	json_error_t jerr;
 	json_t *exp = json_load_file(exp_path, 0, &jerr);
 	ck_assert_msg(exp != NULL, "%s: %s", exp_path, jerr.text);
+	char *path = fixture_path(pass, fixture, exp);
+	become(pass);
+	ck_assert_msg(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "cannot become a subreaper: %s", strerror(errno));
 	json_t *tests = json_object_get(exp, "tests");
 	ck_assert_msg(json_is_object(tests) && json_object_size(tests) > 0, "%s: no \"tests\"", exp_path);
 	int memcheck = 0;
@@ -713,7 +742,8 @@ START_TEST(grade_fixture)
 	host_snap(&before, pass);
 	int64_t t0 = now_ms();
 	char *report = NULL, *out = NULL;
-	int status = run_grader(pass, fixture, tests, memcheck, &report, &out);
+	int status = run_grader(pass, path, tests, memcheck, &report, &out);
+	free(path);
 	long ms = (long)(now_ms() - t0);
 	struct strbuf problems = STRBUF_INIT, expected = STRBUF_INIT, got = STRBUF_INIT;
 	host_diff(&problems, &before, pass);
@@ -730,7 +760,17 @@ START_TEST(grade_fixture)
 		sb_adds(&problems, "the report shows the canary secret\n");
 	if (pass == 0 && report)
 		shadow_leaks(&problems, report);
+	/* Memory attacks are contained by the test's cgroup; where the machine
+	 * gives none (the report says why), only the host checks apply. */
+	const char *iso = rep ? json_string_value(json_object_get(json_object_get(rep, "isolation"), "detail")) : NULL;
+	int no_limits = json_is_true(json_object_get(exp, "needs_cgroup")) && iso &&
+			strstr(iso, "no whole-test memory and process limits");
+	if (no_limits)
+		fprintf(stderr, "check_hostile: %s as %s: no cgroup here, verdicts not judged (%s)\n", name,
+			pass_names[pass], iso);
 	json_object_foreach(tests, tname, tv) {
+		if (no_limits)
+			break;
 		const char *want = json_string_value(tv), *have = "missing";
 		json_t *t;
 		size_t k;
