@@ -119,9 +119,9 @@ show_actual(struct strbuf *d, const char *what, const char *out, size_t len)
 		return;
 	}
 	sb_addf(d, "actual %s:\n", what);
-	sb_add_printable(d, out, len);
+	sb_add_marked(d, "| ", out, len);
 	if (out[len - 1] != '\n')
-		sb_adds(d, "\n(no newline at the end)\n");
+		sb_adds(d, "(no newline at the end)\n");
 }
 
 static void

@@ -73,22 +73,6 @@ who(const struct proc *p)
 	return buf[k];
 }
 
-/* Program bytes as lines "  | ...", control bytes escaped. */
-static void
-add_marked(struct strbuf *d, const char *bytes, size_t len)
-{
-	while (len) {
-		const char *nl = memchr(bytes, '\n', len);
-		size_t n = nl ? (size_t)(nl - bytes) : len;
-		sb_adds(d, "  | ");
-		sb_add_printable(d, bytes, n);
-		sb_adds(d, "\n");
-		n += nl != NULL;
-		bytes += n;
-		len -= n;
-	}
-}
-
 static void
 show_stream(struct strbuf *d, const struct proc *p, int err)
 {
@@ -102,11 +86,11 @@ show_stream(struct strbuf *d, const struct proc *p, int err)
 	/* Every line of a program's output is marked as the program's, so
 	 * that nothing it prints reads like the grader's own words. */
 	if (c->total > SHOW_OUTPUT) {
-		add_marked(d, bytes, SHOW_OUTPUT / 2);
+		sb_add_marked(d, "  | ", bytes, SHOW_OUTPUT / 2);
 		sb_addf(d, "  [... %zu bytes not shown ...]\n", c->total - SHOW_OUTPUT);
-		add_marked(d, bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
+		sb_add_marked(d, "  | ", bytes + len - SHOW_OUTPUT / 2, SHOW_OUTPUT / 2);
 	} else {
-		add_marked(d, bytes, len);
+		sb_add_marked(d, "  | ", bytes, len);
 	}
 	free(bytes);
 }

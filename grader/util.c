@@ -175,6 +175,22 @@ sb_add_printable(struct strbuf *sb, const void *data, size_t len)
 	}
 }
 
+void
+sb_add_marked(struct strbuf *sb, const char *mark, const void *data, size_t len)
+{
+	const char *bytes = data;
+	while (len) {
+		const char *nl = memchr(bytes, '\n', len);
+		size_t n = nl ? (size_t)(nl - bytes) : len;
+		sb_adds(sb, mark);
+		sb_add_printable(sb, bytes, n);
+		sb_adds(sb, "\n");
+		n += nl != NULL;
+		bytes += n;
+		len -= n;
+	}
+}
+
 char *
 sb_detach(struct strbuf *sb)
 {

@@ -24,6 +24,9 @@ void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
  * newlines and tabs too; other control bytes and invalid sequences become
  * \xNN.  The result is always valid UTF-8 (JSON and XML need that). */
 void sb_add_printable(struct strbuf *sb, const void *data, size_t len);
+/* A program's bytes as lines, each after mark ("| "), control bytes
+ * escaped: nothing a program prints can pass for the grader's own words. */
+void sb_add_marked(struct strbuf *sb, const char *mark, const void *data, size_t len);
 /* Returns the string (never NULL) and leaves sb empty; the caller frees. */
 char *sb_detach(struct strbuf *sb);
 void sb_release(struct strbuf *sb);
