@@ -677,6 +677,13 @@ name_pid(pid_t pid, void *arg)
 static void
 finish(struct ctx *c)
 {
+	/* A server finishes what it was doing (printing the client's address
+	 * after its reply, say) before it is stopped: the checks see all it
+	 * had to say.  Asleep in the kernel means done; a spinning one gets
+	 * its step's time, no more. */
+	for (size_t i = 0; i < c->nprocs && !c->aborted; i++)
+		if (c->procs[i].running && c->procs[i].step->kind == STEP_START)
+			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_settled, &c->procs[i], READY_TICK_MS);
 	stop_procs(c, NULL);
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
