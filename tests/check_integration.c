@@ -393,7 +393,12 @@ START_TEST(formats_are_well_formed)
 	char *file = xstrfmt("%s/out-%s", tmpdir, fmt);
 	const char *args[] = { "grade", "tcp-hello", "fixtures/tcp-hello/bug-slide-code", "--format", fmt,
 			       "--output", file, NULL };
-	ck_assert_int_eq(grader(NULL, args, NULL), 1);
+	char *out;
+	int status = grader(&out, args, NULL);
+	char *report = read_file(file, 1 << 20, NULL);
+	ck_assert_msg(status == 1, "exit %d, expected 1:\n%s\n%.3000s", status, out, report ? report : "(no report)");
+	free(report);
+	free(out);
 	char *text = read_file(file, 1 << 20, NULL);
 	ck_assert_ptr_nonnull(text);
 	if (!strcmp(fmt, "text")) {

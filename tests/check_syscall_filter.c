@@ -333,6 +333,17 @@ static const struct deny_case {
 	{ "clone(CLONE_NEWNET | 1 << 32)", raw_clone, (long)(CLONE_NEWNET | CLONE_THREAD | SIGCHLD | 1UL << 32), EPERM, 0 },
 };
 
+/* Does this test itself run under a seccomp filter (a container's)? */
+static int
+under_outer_filter(void)
+{
+	char *status = read_file("/proc/self/status", 1 << 16, NULL);
+	const char *line = status ? strstr(status, "\nSeccomp:") : NULL;
+	int outer = line && strtol(line + 9, NULL, 10) == 2;
+	free(status);
+	return outer;
+}
+
 START_TEST(denied)
 {
 	const struct deny_case *d = &deny_cases[_i];
@@ -345,6 +356,14 @@ START_TEST(denied)
 		return;
 	o = run_probe(d->probe, d->arg, 0);
 	describe(&o, seen, sizeof seen);
+	if (!o.signal && o.ret == -1 && o.err == d->want && (under_outer_filter() || geteuid() != 0)) {
+		/* A container's own profile, or the kernel for want of
+		 * privilege, refuses it already: our filter's answer cannot be
+		 * told apart here (it is, as root on a plain machine). */
+		fprintf(stderr, "note: %s is refused here without our filter too (%s): not compared\n", d->name,
+			geteuid() != 0 ? "no privilege" : "a seccomp filter around this test");
+		return;
+	}
 	ck_assert_msg(o.signal || o.ret != -1 || o.err != d->want,
 		      "%s without the filter: %s as well, so the case proves nothing", d->name, seen);
 }
