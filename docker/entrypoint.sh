@@ -4,7 +4,7 @@
 #   check [DIR]               a student's self-check (the visible tests), DIR default /work
 #   validate LAB | list LAB   as the grader's own commands
 #   run_autograder            Gradescope: /autograder/submission -> /autograder/results/results.json
-#   doctor                    what isolation this container gives (today: a probe grade)
+#   doctor                    what isolation this container gives, and the remedy for each gap
 #   help                      this text
 # Anything else is run as a command (e.g. `bash`).
 # The exit status is the grader's: 0 all passed, 1 something failed, 2 usage, 3 environment.
@@ -43,12 +43,7 @@ run_autograder)
 	exec /autograder/run_autograder "$@"
 	;;
 doctor)
-	# `grader doctor` is in the contract but not written yet: grade the
-	# bundled reference solution and show the isolation line.
-	d=$(mktemp -d)
-	cp -R /usr/local/share/ipc-grader/labs/tcp-hello/starter/. "$d"/ 2>/dev/null || true
-	grader grade tcp-hello "$d" --test server-answers-reference-client --format text 2>&1 | grep '^isolation: '
-	rm -rf "$d"
+	exec grader doctor
 	;;
 help | -h | --help)
 	usage
