@@ -212,7 +212,7 @@ static void
 snap_files(struct strbuf *sb, int pass)
 {
 	char *dir = pass_dir(pass), *home = home_canary_path(pass);
-	static const char *const rel[] = { "labs/tcp-hello/lab.yaml", "labs/tcp-hello/" CANARY_NAME,
+	static const char *const rel[] = { "labs/tcp-hello/lab.yaml", ("labs/tcp-hello/" CANARY_NAME),
 					   "build/grader", "build/libipcgrader-linebuf.so",
 					   "build/ref/tcp_hello_client", "build/ref/tcp_hello_server" };
 	snap_file(sb, home);
