@@ -28,7 +28,6 @@
 #define BUILD_TOTAL_MB 2048   /* the whole build (cgroup) */
 #define BUILD_FILE_MAX (1024 * 1024) /* per source file handed in */
 #define BUILD_OUTPUT_KB (64 * 1024)  /* per file the compiler writes */
-#define NOBODY 65534
 
 static int
 count_warnings(const char *log)
@@ -178,9 +177,9 @@ copy_source(const char *from, const char *to, const char *name, char **message)
 	return rc;
 }
 
-/* As root, the sandbox's root is "nobody" outside: it must be able to
- * write the output folders; the binaries go back to root afterwards, so
- * that no student program running as nobody can change them. */
+/* As root, the sandbox gives the output folders to the compiler's uid;
+ * the binaries go back to root afterwards, so that no student program can
+ * change them. */
 static void
 own_outputs(const char *dir, uid_t uid)
 {
@@ -247,9 +246,6 @@ build_submission(const struct lab_spec *spec, const char *subdir, const char *sc
 	}
 	if (!spec->nprograms)
 		goto out;
-	own_outputs(bindir, NOBODY);
-	if (asan)
-		own_outputs(asandir, NOBODY);
 	struct sandbox_bind binds[] = { { srcdir, 0 },
 					{ bindir, SANDBOX_BIND_WRITABLE },
 					{ asan ? asandir : NULL, SANDBOX_BIND_WRITABLE },

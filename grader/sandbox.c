@@ -108,12 +108,18 @@
 #include "syscall_filter.h"
 
 #define NOBODY 65534
+/* Without a user namespace of their own (root in a container, or no
+ * namespaces), a test's programs get a uid of their own, from here up:
+ * RLIMIT_NPROC counts a uid's processes machine-wide, and nobody's are
+ * every container's and every other grader's. */
+#define PROGRAM_UID_BASE 0x60000000u
 #define SETTLE_MS 100 /* at most, for leftovers to stop running */
 #define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS)
 #define STAGE "/tmp" /* where the new root is put together before pivot_root */
 #define MAX_BINDS 16
 
 static enum isolation current_mode = ISOLATION_NAMESPACES;
+static uid_t program_uid = NOBODY; /* see PROGRAM_UID_BASE */
 /* Root with CAP_SYS_ADMIN where user namespaces are refused or useless (a
  * container whose /proc is masked): the namespaces without a user one, and
  * programs run as nobody instead of the namespace's root. */
@@ -594,7 +600,7 @@ setup_plain(char *err, size_t errlen)
 {
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return errf(err, errlen, "cannot become a subreaper: %s", strerror(errno));
-	if (geteuid() == 0 && setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) < 0)
+	if (geteuid() == 0 && setgroups(0, NULL) == 0 && setgid(program_uid) == 0 && setuid(program_uid) < 0)
 		return errf(err, errlen, "cannot drop root: %s", strerror(errno));
 	return 0;
 }
@@ -826,7 +832,17 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	if (prepare_filter(err, errlen) < 0)
 		return -1;
 	int lock_fd = -1;
-	uid_t test_uid = geteuid() == 0 ? NOBODY : geteuid();
+	if (geteuid() == 0) {
+		static unsigned count;
+		program_uid = cfg->mode == ISOLATION_NAMESPACES && !without_userns
+				      ? NOBODY /* what root inside maps to */
+				      : PROGRAM_UID_BASE + ((((unsigned)getpid() & 0xffffu) << 8) | (count++ & 0xffu));
+		/* What the programs write (the build's output) must be theirs. */
+		for (const struct sandbox_bind *b = cfg->binds; b && b->path; b++)
+			if ((b->flags & SANDBOX_BIND_WRITABLE) && chown(b->path, program_uid, program_uid) < 0)
+				return errf(err, errlen, "cannot give \"%s\" to the sandbox: %s", b->path, strerror(errno));
+	}
+	uid_t test_uid = geteuid() == 0 ? program_uid : geteuid();
 	struct strvec objects = STRVEC_INIT;
 	if (cfg->mode == ISOLATION_NONE) {
 		if ((lock_fd = lock_machine(err, errlen)) < 0)
@@ -848,8 +864,8 @@ sandbox_run(const struct sandbox_config *cfg, sandbox_fn fn, void *arg, struct s
 	long flags = SIGCHLD | (cfg->mode != ISOLATION_NAMESPACES ? 0 : without_userns ? NS_FLAGS & ~CLONE_NEWUSER : NS_FLAGS);
 	/* Without a user namespace of their own, programs must not stay root. */
 	trusted_jail.set_ids = student_jail.set_ids = cfg->mode == ISOLATION_NAMESPACES && without_userns;
-	trusted_jail.uid = student_jail.uid = NOBODY;
-	trusted_jail.gid = student_jail.gid = NOBODY;
+	trusted_jail.uid = student_jail.uid = program_uid;
+	trusted_jail.gid = student_jail.gid = program_uid;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(go[1]);
@@ -1165,8 +1181,8 @@ sandbox_probe(struct sandbox_info *info)
 			 "%s, pid, network (lo only), ipc, mount and uts namespaces; a read-only root of its own "
 			 "(private /tmp, /dev/shm, /dev/mqueue, /var/tmp, /run/lock); student programs in a jail "
 			 "(their own PID namespace, no capabilities, a seccomp filter); processes limited by RLIMIT_NPROC as uid %s%s",
-			 without_userns ? "no user namespace (root with CAP_SYS_ADMIN; programs run as nobody)" : "user",
-			 geteuid() == 0 ? "nobody" : "of the caller", limits);
+			 without_userns ? "no user namespace (root with CAP_SYS_ADMIN; programs run as a uid of their own)" : "user",
+			 geteuid() != 0 ? "of the caller" : without_userns ? "of their own" : "nobody", limits);
 	} else {
 		info->mode = current_mode = ISOLATION_NONE;
 		snprintf(info->detail, sizeof info->detail,
