@@ -120,12 +120,14 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	rep->build_log = xstrdup("");
 	/* Untrusted code never runs unisolated unless the caller says it is
 	 * their own (grader check, --allow-unisolated). */
-	if (iso->mode != ISOLATION_NAMESPACES && (o->require_isolation || !o->allow_unisolated))
-		return errf(err, errlen, "%s: %s; `grader doctor` says what is missing and how to get it%s",
-			    o->require_isolation ? "isolation is required but not available"
-						 : "refusing to run a submission without isolation",
-			    iso->detail,
-			    o->require_isolation ? "" : " (--allow-unisolated runs it anyway: only for your own code)");
+	if (iso->mode != ISOLATION_NAMESPACES && (o->require_isolation || !o->allow_unisolated)) {
+		errf(err, errlen, "%s: %s; `grader doctor` says what is missing and how to get it%s",
+		     o->require_isolation ? "isolation is required but not available"
+					  : "refusing to run a submission without isolation",
+		     iso->detail,
+		     o->require_isolation ? "" : " (--allow-unisolated runs it anyway: only for your own code)");
+		return -2;
+	}
 
 	sandbox_catch_signals(); /* Ctrl-C must not leave the scratch folder behind */
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";

@@ -21,7 +21,8 @@ struct grade_options {
 	const char *self;    /* how to invoke the grader, for "reproduce" */
 };
 
-/* Fills rep (release with grade_release).  Returns 0, or -1 with a message
+/* Fills rep (release with grade_release).  Returns 0; -2 with a message in
+ * err when it refuses to run without isolation; or -1 with a message
  * in err when the grader or its environment failed (exit status 3). */
 int grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
 	      struct sandbox_info *iso, char *err, size_t errlen);

@@ -189,8 +189,10 @@ grade(const struct install *in, struct grade_options *o, const char *format, con
 	sandbox_probe(&iso);
 	struct grade_report rep;
 	char err[1024];
-	if (grade_run(&spec, o, &rep, &iso, err, sizeof err) < 0) {
-		fprintf(stderr, "grader: internal error: %s\n", err);
+	int grc = grade_run(&spec, o, &rep, &iso, err, sizeof err);
+	if (grc < 0) {
+		/* A refusal (no isolation) is the environment's, not an internal error. */
+		fprintf(stderr, grc == -2 ? "grader: %s\n" : "grader: internal error: %s\n", err);
 		rc = EXIT_INTERNAL;
 	} else if (report_write_file(&rep, format, output, err, sizeof err) < 0) {
 		fprintf(stderr, "grader: internal error: %s\n", err);
