@@ -67,13 +67,18 @@
  * in it.  SIGINT, SIGTERM and SIGHUP end the wait so that the caller can
  * remove its scratch folder (sandbox_catch_signals).
  *
+ * As root where a user namespace is refused or useless (a container whose
+ * /proc is masked), the same namespaces are made without one, and every
+ * program runs as a uid of the test's own (PROGRAM_UID_BASE).
+ *
  * Without permission to create namespaces (a container without SYS_ADMIN,
  * user namespaces disabled), the mode is "none": the child becomes a
- * subreaper instead, drops root for "nobody" so that RLIMIT_NPROC applies,
- * and kills its descendants at teardown; programs still lose capabilities
- * and get the syscall filter and their own session, but share the machine's
- * filesystem and network.  The report says so and --require-isolation
- * refuses to run. */
+ * subreaper instead, drops root for the test's own uid so that RLIMIT_NPROC
+ * applies, and kills its descendants at teardown; programs still lose
+ * capabilities and get the syscall filter and their own session, but share
+ * the machine's filesystem and network.  Tests take turns machine-wide and
+ * their IPC leftovers are removed.  grade refuses to run there unless told
+ * --allow-unisolated. */
 #define _GNU_SOURCE
 #include "sandbox.h"
 
@@ -122,7 +127,7 @@ static enum isolation current_mode = ISOLATION_NAMESPACES;
 static uid_t program_uid = NOBODY; /* see PROGRAM_UID_BASE */
 /* Root with CAP_SYS_ADMIN where user namespaces are refused or useless (a
  * container whose /proc is masked): the namespaces without a user one, and
- * programs run as nobody instead of the namespace's root. */
+ * programs run as the test's own uid instead of the namespace's root. */
 static int without_userns;
 static volatile sig_atomic_t interrupted;
 
@@ -592,8 +597,8 @@ sandbox_inner_pid(pid_t pid)
 }
 
 /* Without namespaces: become the reaper of every orphan and stop being root
- * where "nobody" exists, so that RLIMIT_NPROC counts (real root is exempt
- * from it).  Root of a container's user namespace may have no "nobody" to
+ * for the test's own uid, so that RLIMIT_NPROC counts (real root is exempt
+ * from it).  Root of a container's user namespace may have no such uid to
  * become; it stays, and is not exempt. */
 static int
 setup_plain(char *err, size_t errlen)
