@@ -5,7 +5,7 @@
  * memory, message queues and semaphores.  What existed when the test
  * began is not the test's (without namespaces these are the machine's). */
 #define _GNU_SOURCE
-#include "check.h"
+#include "checkunit.h"
 
 #include <dirent.h>
 #include <fnmatch.h>

@@ -4,7 +4,7 @@
  * blocked process uses none; one that spins on a shared variable uses
  * about all the window, and still a large share on a loaded machine. */
 #define _GNU_SOURCE
-#include "check.h"
+#include "checkunit.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * ends or descriptors, and no process holding both ends of a pipe it
  * shares with another (the end it does not use was not closed). */
 #define _GNU_SOURCE
-#include "check.h"
+#include "checkunit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * sandbox to reap, which happens only when its parent ended without
  * waiting for it. */
 #define _GNU_SOURCE
-#include "check.h"
+#include "checkunit.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -61,9 +61,8 @@ zombies_now(const struct reaping_args *a, struct check_run *r)
 	free(v);
 	if (count) {
 		sb_adds(&d, "  hint: a child that has exited stays a zombie until its parent calls wait() or waitpid() for it; a server that forks per client reaps them (waitpid(-1, NULL, WNOHANG) in a loop, or a SIGCHLD handler)\n");
-		char *msg = xstrfmt("%s has %zu zombie child%s: %s not wait for %s", check_who(p), count,
-				    count == 1 ? "" : "ren", count == 1 ? "an exited child it did" : "exited children it did",
-				    count == 1 ? "it" : "them");
+		char *msg = xstrfmt("%s has %zu zombie child%s: %s exited and %s not waited for", check_who(p), count,
+				    count == 1 ? "" : "ren", count == 1 ? "a child" : "children", count == 1 ? "was" : "were");
 		check_add(r, ST_FAIL, msg, d.buf);
 		free(msg);
 	}

@@ -3,7 +3,7 @@
  * stream is followed as it arrives (check_observe), so a stream far
  * longer than what the report keeps is checked whole. */
 #define _GNU_SOURCE
-#include "check.h"
+#include "checkunit.h"
 
 #include <limits.h>
 #include <regex.h>
@@ -73,7 +73,8 @@ seq_parse(struct parser *p, const struct ynode *map, struct check_use *use)
 			get_int(p, v, "first", 0, INT_MAX, &first);
 			break;
 		case 5:
-			has_count = get_int(p, v, "count", 1, MAX_COUNT, &count) == 0;
+			has_count = 1;
+			get_int(p, v, "count", 1, MAX_COUNT, &count);
 			break;
 		}
 	}
@@ -142,10 +143,6 @@ record(struct seq_state *s, long long n)
 		if (n < s->max_seen) {
 			s->inversions++;
 			note_first(s, "%lld arrived out of order (after %lld)", n, s->max_seen);
-		} else if (n > s->max_seen + 1 && s->max_seen + 1 >= a->first) {
-			note_first(s, "%lld came after %lld: what lies between is missing or late", n, s->max_seen);
-		} else if (s->max_seen < a->first && n > a->first) {
-			note_first(s, "the first record is %lld, not %lld", n, (long long)a->first);
 		}
 	}
 	if (n > s->max_seen)
@@ -244,24 +241,30 @@ seq_run(const struct check_use *use, struct check_run *r)
 			sb_add(&s->partial, "", 1);
 			take_line(s, s->partial.buf);
 		}
-		long received = 0;
-		for (long k = 0; k < a->count; k++)
-			received += (s->seen[k / 8] >> (k % 8)) & 1;
+		long received = 0, first_missing = -1;
+		for (long k = 0; k < a->count; k++) {
+			int got = (s->seen[k / 8] >> (k % 8)) & 1;
+			received += got;
+			if (!got && first_missing < 0)
+				first_missing = a->first + k;
+		}
 		s->missing = a->count - received;
 		if (s->missing || s->dups || s->inversions || s->unexpected) {
-			if (!s->first_problem[0]) {
-				long k = 0;
-				while (k < a->count && (s->seen[k / 8] >> (k % 8)) & 1)
-					k++;
-				if (!received)
-					snprintf(s->first_problem, sizeof s->first_problem, "no record arrived at all");
-				else
-					snprintf(s->first_problem, sizeof s->first_problem,
-						 "the stream stops after %ld records: %ld and later are missing", received,
-						 a->first + k);
-			}
+			/* Missing records lead: they are what the student sees
+			 * first; the first other problem follows. */
+			char lead[300];
+			if (!received)
+				snprintf(lead, sizeof lead, "no record arrived at all");
+			else if (s->missing && first_missing > s->max_seen)
+				snprintf(lead, sizeof lead, "the stream stops after %ld records: %ld and later are missing%s%s",
+					 received, first_missing, s->first_problem[0] ? ", and " : "", s->first_problem);
+			else if (s->missing)
+				snprintf(lead, sizeof lead, "%ld is missing%s%s", first_missing,
+					 s->first_problem[0] ? ", and " : "", s->first_problem);
+			else
+				snprintf(lead, sizeof lead, "%s", s->first_problem);
 			char *msg = xstrfmt("%s's %s: %s; %ld of %ld records missing, %ld duplicated, %ld out of order, %ld unexpected",
-					    check_who(p), stream, s->first_problem, s->missing, a->count, s->dups,
+					    check_who(p), stream, lead, s->missing, a->count, s->dups,
 					    s->inversions, s->unexpected);
 			struct strbuf d = STRBUF_INIT;
 			if (a->lines)

@@ -71,6 +71,32 @@ pinfo_list(struct pinfo **out)
 	return n;
 }
 
+long
+pinfo_run_delay_ms(void)
+{
+	unsigned long long ns = 0;
+	int any = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end, path[64];
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/schedstat", pid);
+		char *text = read_file(path, 256, NULL);
+		unsigned long long run, wait;
+		if (text && sscanf(text, "%llu %llu", &run, &wait) == 2) {
+			ns += wait;
+			any = 1;
+		}
+		free(text);
+	}
+	if (d)
+		closedir(d);
+	return any ? (long)(ns / 1000000) : -1;
+}
+
 int
 pinfo_in_tree(const struct pinfo *v, size_t n, pid_t root, pid_t pid)
 {

@@ -1219,7 +1219,7 @@ sandbox_kill_others(struct strbuf *killed, int settle_ms)
 			seen = xrealloc(seen, (nseen + 1) * sizeof *seen);
 			seen[nseen++] = pids[i];
 			if (killed)
-				sb_addf(killed, "%s%d (%s)", killed->len ? ", " : "", (int)pids[i], names[i]);
+				sb_addf(killed, "%s%d (%s)", killed->len ? ", " : "", (int)sandbox_inner_pid(pids[i]), names[i]);
 		}
 		if (current_mode == ISOLATION_NAMESPACES && n)
 			kill(-1, SIGKILL); /* as pid 1: every other process of the namespace */

@@ -6,7 +6,7 @@
  * and all problems are reported in one go, not only the first. */
 #define _GNU_SOURCE
 #include "spec.h"
-#include "check.h"
+#include "checkunit.h"
 #include "spawn.h"
 #include "specparse.h"
 

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "check.h"
+#include "checkunit.h"
 #include "util.h"
 
 enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEMCHECK_ASAN };

@@ -76,6 +76,26 @@ count_lines(const char *s)
 /* ---- good specs ------------------------------------------------------ */
 
 static void
+check_units_parsed(const struct lab_spec *s)
+{
+	const struct test_spec *t = &s->tests[0];
+	ck_assert_uint_eq(t->nsteps, 5);
+	ck_assert_int_eq(t->steps[2].kind, STEP_CHECK);
+	ck_assert_str_eq(t->steps[2].check.unit->name, "cpu-while-blocked");
+	ck_assert_int_eq(t->steps[3].kind, STEP_CHECK);
+	ck_assert_str_eq(t->steps[3].check.unit->name, "fds");
+	ck_assert_uint_eq(t->steps[3].check.nids, 1);
+	ck_assert_str_eq(t->steps[3].check.ids[0], "prog");
+	ck_assert_uint_eq(t->nchecks, 3);
+	ck_assert_str_eq(t->checks[0].unit->name, "sequence");
+	ck_assert_str_eq(t->checks[0].ids[0], "srv#2");
+	ck_assert_int_eq((int)t->checks[0].where, CHECK_AT_END);
+	ck_assert_str_eq(t->checks[1].unit->name, "cleanup");
+	ck_assert_str_eq(t->checks[2].unit->name, "reaping");
+	ck_assert_str_eq(step_kind_name(STEP_CHECK), "check");
+}
+
+static void
 check_minimal(const struct lab_spec *s)
 {
 	ck_assert_str_eq(s->name, "demo");
@@ -257,6 +277,21 @@ static const struct good_case {
 	{ "minimal", HEAD T1, check_minimal },
 	{ "defaults",
 	  HEAD T1 "      - start: ref:srv\n", check_defaults },
+	{ "check units",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - run: ref:srv\n"
+	       "        repeat: 2\n"
+	       "      - {check: cpu-while-blocked, of: prog, pause: srv#2, after: '^x', window_ms: 100, max_percent: 5}\n"
+	       "      - {check: fds, of: prog, tree: true, max_sockets: 1, max_pipes: 0, max_fds: 9, pipe_ends: one}\n"
+	       "      - {check: reaping, of: prog}\n"
+	       "    checks:\n"
+	       "      - {check: sequence, of: 'srv#2', stream: stderr, binary: {record: 16, offset: 8, size: 4}, first: 0, count: 5}\n"
+	       "      - {check: cleanup, allow: [/dev/shm/x, 'sock*']}\n"
+	       "      - {check: reaping}\n",
+	  check_units_parsed },
 	{ "limits inherited",
 	  HEAD "  - name: t1\n"
 	       "    points: 0\n"
@@ -407,6 +442,39 @@ static const struct bad_case {
 	  NULL, 1, { "13:5: unknown key \"timeout\" in a test (expected one of: name, description," } },
 	{ "unknown key in a step", HEAD T1 "        argv: [x]\n", NULL, 1,
 	  { "15:9: unknown key \"argv\" in a step (expected one of: start, run," } },
+	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
+	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping)" } },
+	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
+	  { "15:16: check \"sequence\" runs after the test: put it in the test's checks list" } },
+	{ "step check in checks", HEAD T1 "    checks:\n      - check: fds\n        of: prog\n", NULL, 1,
+	  { "16:16: check \"fds\" runs at a moment of the test: make it a step" } },
+	{ "a check's own keys",
+	  HEAD T1 "    checks:\n"
+	          "      - check: sequence\n"
+	          "        of: prog\n"
+	          "        lines: '^item [0-9]+$'\n"
+	          "        count: 0\n"
+	          "        colour: red\n",
+	  NULL, 3,
+	  { "18:16: lines needs a group around the number", "19:16: count must be a whole number from 1 to",
+	    "20:9: unknown key \"colour\" in check \"sequence\" (expected one of: of, stream, lines, binary, first, count)" } },
+	{ "a check names an unknown process",
+	  HEAD T1 "      - check: cpu-while-blocked\n"
+	          "        of: server\n",
+	  NULL, 1, { "15:9: check \"cpu-while-blocked\" names \"server\", no process started earlier in a step of test \"t1\"" } },
+	{ "a step check before its process",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - check: reaping\n"
+	       "      - start: prog\n",
+	  NULL, 1, { "14:9: check \"reaping\" as a step needs of:" } },
+	{ "a check without its name", HEAD T1 "    checks:\n      - of: prog\n", NULL, 1,
+	  { "16:9: a check needs \"check: UNIT\"" } },
+	{ "binary record too small",
+	  HEAD T1 "    checks:\n"
+	          "      - {check: sequence, of: prog, count: 9, binary: {record: 4, offset: 2, size: 4}}\n",
+	  NULL, 1, { "16:55: the number (offset 2, size 4) does not fit a record of 4 bytes" } },
 	{ "unknown key in limits", HEAD T1 "limits: {wall: 1}\n", NULL, 1,
 	  { "15:10: unknown key \"wall\" in limits" } },
 	{ "points not a number",

@@ -4,13 +4,13 @@
  * in lab.yaml (labs/README.md, "Check units").
  *
  * One unit = one file grader/check_<name>.c defining one struct
- * check_unit, listed in the table of check.c.  A unit parses and validates
+ * check_unit, listed in the table of checkunit.c.  A unit parses and validates
  * its own keys, and runs against the test through the check_run interface
  * below (implemented by runtest.c), adding findings to the test's verdict.
  * Nothing of a unit is in the runner's loop: the runner calls run() at the
  * unit's step, or after the test, and begin() when the test starts. */
-#ifndef GRADER_CHECK_H
-#define GRADER_CHECK_H
+#ifndef GRADER_CHECKUNIT_H
+#define GRADER_CHECKUNIT_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -79,8 +79,8 @@ struct proc *check_by_pid(struct check_run *r, pid_t pid);
 struct proc *check_by_inner_pid(struct check_run *r, pid_t pid);
 /* Name of an outer pid: a process of the test ("your pipe") or NULL. */
 const char *check_name_pid(struct check_run *r, pid_t pid);
-/* Waits until p is asleep in the kernel or gone, at most the step's time.
- * 1 when it is running (asleep) afterwards. */
+/* Waits until p and every process it started are asleep in the kernel
+ * (or gone), at most the step's time.  1 when p still runs afterwards. */
 int check_settle(struct check_run *r, struct proc *p);
 /* Waits (at most the step's time) until p printed a line matching regex on
  * stdout (earlier lines count).  1 when it did, 0 when it ended or the time

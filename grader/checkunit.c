@@ -1,6 +1,6 @@
 /* The table of check units and what every use of one shares: "check:
  * NAME" and the cross-checked process names. */
-#include "check.h"
+#include "checkunit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
