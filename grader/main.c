@@ -156,8 +156,13 @@ cmd_list(const struct install *in, int argc, char **argv)
 		printf("%s: %s\n", spec.name, spec.title);
 		for (size_t i = 0; i < spec.ntests; i++) {
 			const struct test_spec *t = &spec.tests[i];
-			printf("  %-36s %3d pt%s  %-7s %s\n", t->name, t->points, t->points == 1 ? " " : "s",
-			       t->visible ? "visible" : "hidden", t->description ? t->description : "");
+			int mode = MEMCHECK_NONE; /* how its student programs run */
+			for (size_t j = 0; j < t->nsteps; j++)
+				if (t->steps[j].kind <= STEP_RUN && !t->steps[j].is_ref && step_memcheck(t, &t->steps[j]))
+					mode = step_memcheck(t, &t->steps[j]);
+			printf("  %-36s %3d pt%s  %-7s %-8s %s\n", t->name, t->points, t->points == 1 ? " " : "s",
+			       t->visible ? "visible" : "hidden", mode ? memcheck_name(mode) : "-",
+			       t->description ? t->description : "");
 		}
 	}
 	spec_release(&spec);
