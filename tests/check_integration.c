@@ -19,10 +19,12 @@
 #include "util.h"
 
 #define GRADER "build/grader"
-#define MAX_FIXTURES 64
+#define MAX_FIXTURES 256
 
 static char *fixtures[MAX_FIXTURES]; /* "fixtures/<lab>/<name>" */
 static int nfixtures;
+static int again[MAX_FIXTURES]; /* indexes of those graded again without namespaces */
+static int nagain;
 static char *pairs[MAX_FIXTURES]; /* "tests/reference/<topic>": reference pairs as labs */
 static int npairs;
 static char tmpdir[] = "/tmp/check-integration-XXXXXX";
@@ -157,6 +159,12 @@ check_contract(json_t *r, const char *dir)
 	ck_assert(sum == score && sum_max == max);
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void
 find_fixtures(void)
 {
@@ -177,6 +185,17 @@ find_fixtures(void)
 	}
 	if (labs)
 		closedir(labs);
+	qsort(fixtures, (size_t)nfixtures, sizeof *fixtures, by_name);
+	/* Without namespaces (slower to grade, and the same code but for the
+	 * sandbox): every tcp-hello fixture, every good one, and the first
+	 * bug of each other lab. */
+	for (int i = 0; i < nfixtures; i++) {
+		int first_bug = strstr(fixtures[i], "/bug-") &&
+				(i == 0 || strncmp(fixtures[i - 1], fixtures[i], (size_t)(strstr(fixtures[i], "/bug-") - fixtures[i])) ||
+				 !strstr(fixtures[i - 1], "/bug-"));
+		if (!strncmp(fixtures[i], "fixtures/tcp-hello/", 19) || strstr(fixtures[i], "/good-") || first_bug)
+			again[nagain++] = i;
+	}
 }
 
 static void
@@ -201,13 +220,13 @@ lab_of(const char *fixture)
 	return xstrfmt("%.*s", (int)(b - a), a);
 }
 
-/* _i < nfixtures: with namespaces; then each fixture again without them,
+/* _i < nfixtures: with namespaces; then some fixtures again without them,
  * where a verdict must be the same or "error" (the machine could not tell:
  * a port still in TIME_WAIT), never another one. */
 START_TEST(fixture_matches_expected)
 {
 	int degraded = _i >= nfixtures;
-	const char *dir = fixtures[_i % nfixtures];
+	const char *dir = degraded ? fixtures[again[_i - nfixtures]] : fixtures[_i];
 	char *lab = lab_of(dir);
 	int good = strstr(dir, "/good-") != NULL, status;
 	json_t *expected = NULL;
@@ -471,7 +490,7 @@ main(void)
 	TCase *tc = tcase_create("fixtures");
 	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, fixture_matches_expected, 0, 2 * nfixtures);
+	tcase_add_loop_test(tc, fixture_matches_expected, 0, nfixtures + nagain);
 	tcase_add_loop_test(tc, grading_is_deterministic, 0, 2);
 	tcase_add_test(tc, two_unisolated_graders_at_once);
 	tcase_add_loop_test(tc, reference_pair_works, 0, npairs);
