@@ -237,6 +237,18 @@ build_submission(const struct lab_spec *spec, const char *subdir, const char *sc
 		free(from);
 		free(to);
 	}
+	/* What the lab provides (a header fixing a protocol) is the lab's
+	 * copy, whatever the student has. */
+	for (size_t i = 0; i < spec->nprovided && r->status == BUILD_OK; i++) {
+		char *from = xstrfmt("%s/provided/%s", spec->dir, spec->provided[i]);
+		char *to = xstrfmt("%s/%s", srcdir, spec->provided[i]);
+		if (copy_file(from, to, 0644) < 0) {
+			r->status = BUILD_INTERNAL;
+			r->message = xstrfmt("internal error: cannot copy the lab's \"%s\": %s", from, strerror(errno));
+		}
+		free(from);
+		free(to);
+	}
 	if (r->status != BUILD_OK)
 		goto out;
 	if (spec->nprograms && !(cc = find_in_path(want_cc))) {

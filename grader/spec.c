@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 64 /* libyaml 0.2.5 has no nesting limit of its own */
@@ -727,12 +728,36 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 static void
 parse_build(struct parser *p, struct lab_spec *spec, const struct ynode *n)
 {
-	static const char *const keys[] = { "cflags", "ldflags", "programs", NULL };
+	static const char *const keys[] = { "cflags", "ldflags", "programs", "provided", NULL };
 	if (want(p, n, Y_MAP, "build") < 0)
 		return;
+	/* provided first: the programs' sources may be among them */
+	for (size_t i = 0; i < n->n; i += 2)
+		if (n->kids[i]->type == Y_SCALAR && !strcmp(n->kids[i]->text, "provided")) {
+			const struct ynode *v = n->kids[i + 1];
+			get_strlist(p, v, "provided", &spec->provided, &spec->nprovided);
+			for (size_t k = 0; k < spec->nprovided; k++) {
+				const char *f = spec->provided[k];
+				int handed_in = 0;
+				for (size_t j = 0; j < spec->nfiles; j++)
+					handed_in |= !strcmp(spec->files[j], f);
+				if (!*f || strchr(f, '/') || f[0] == '.')
+					perr(p, v->line, v->col, "provided file \"%s\" must be a plain file name", f);
+				else if (handed_in)
+					perr(p, v->line, v->col, "\"%s\" is both provided by the lab and handed in", f);
+				else {
+					char *path = xstrfmt("%s/provided/%s", spec->dir, f);
+					if (access(path, R_OK) < 0)
+						perr(p, v->line, v->col, "provided file \"%s\" is not in %s/provided", f, spec->dir);
+					free(path);
+				}
+			}
+		}
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
 		switch (key_index(p, n, i, keys, "build")) {
+		case 3: /* provided: above */
+			break;
 		case 0:
 			free_strlist(spec->cflags, spec->ncflags);
 			spec->cflags = NULL;
@@ -760,9 +785,11 @@ parse_build(struct parser *p, struct lab_spec *spec, const struct ynode *n)
 					int listed = 0;
 					for (size_t f = 0; f < spec->nfiles; f++)
 						listed |= !strcmp(spec->files[f], ps->sources[k]);
+					for (size_t f = 0; f < spec->nprovided; f++)
+						listed |= !strcmp(spec->provided[f], ps->sources[k]);
 					if (!listed)
 						perr(p, v->kids[j + 1]->line, v->kids[j + 1]->col,
-						     "source \"%s\" of program \"%s\" is not in submission.files",
+						     "source \"%s\" of program \"%s\" is not in submission.files (nor build.provided)",
 						     ps->sources[k], ps->name);
 				}
 			}
@@ -929,6 +956,7 @@ spec_release(struct lab_spec *spec)
 	}
 	free(spec->refs);
 	free_strlist(spec->files, spec->nfiles);
+	free_strlist(spec->provided, spec->nprovided);
 	free_strlist(spec->cflags, spec->ncflags);
 	free_strlist(spec->ldflags, spec->nldflags);
 	free(spec->name);

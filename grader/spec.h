@@ -94,6 +94,8 @@ struct lab_spec {
 	char *name, *title;
 	char **files;
 	size_t nfiles;
+	char **provided; /* files the lab gives the build (<dir>/provided/NAME) */
+	size_t nprovided;
 	char **cflags, **ldflags;
 	size_t ncflags, nldflags;
 	struct program_spec *programs;

@@ -442,6 +442,19 @@ static const struct bad_case {
 	  NULL, 1, { "13:5: unknown key \"timeout\" in a test (expected one of: name, description," } },
 	{ "unknown key in a step", HEAD T1 "        argv: [x]\n", NULL, 1,
 	  { "15:9: unknown key \"argv\" in a step (expected one of: start, run," } },
+	{ "provided files",
+	  "lab: demo\n"
+	  "title: Demo lab\n"
+	  "submission:\n"
+	  "  files: [a.c]\n"
+	  "build:\n"
+	  "  provided: [a.c, ../x.h, nope.h]\n"
+	  "  programs:\n"
+	  "    prog: [a.c, nope.h]\n"
+	  "tests:\n" T1,
+	  NULL, 3,
+	  { "6:13: \"a.c\" is both provided by the lab and handed in", "6:13: provided file \"../x.h\" must be a plain file name",
+	    "6:13: provided file \"nope.h\" is not in " } },
 	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
 	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping)" } },
 	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
@@ -691,7 +704,7 @@ static const struct bad_case {
 	  "  programs:\n"
 	  "    prog: [a.c, c.c]\n"
 	  "tests:\n" T1,
-	  NULL, 1, { "7:11: source \"c.c\" of program \"prog\" is not in submission.files" } },
+	  NULL, 1, { "7:11: source \"c.c\" of program \"prog\" is not in submission.files (nor build.provided)" } },
 	{ "submission file with a path", "lab: demo\ntitle: x\nsubmission:\n  files: [../a.c]\ntests:\n  - name: t1\n    points: 0\n    steps: [{run: prog}]\n",
 	  NULL, 2, { "4:3: submission file \"../a.c\" must be a plain file name", "8:13: test \"t1\" uses unknown program \"prog\"" } },
 	{ "reference given as a path",

@@ -37,6 +37,7 @@ static const struct {
 	{ "reaping-now-ok", "pass", { NULL } },
 	{ "reaping-now-zombie", "fail", { "1 zombie child", "zombie: pid 3 (units), a child of your units" } },
 	{ "reaping-after-ok", "pass", { NULL } },
+	{ "provided-header", "pass", { NULL } },
 	{ "reaping-after-orphan", "fail", { "1 child process of your units was not waited for", "not waited for: pid 3 (units)" } },
 };
 #define NEXPECTED (sizeof expected / sizeof *expected)

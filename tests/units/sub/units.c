@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "units.h"
+
 static void
 items(long from, long to, long skip, long twice)
 {
@@ -128,6 +130,8 @@ main(int argc, char **argv)
 		close(fd[1]);
 		if (!strcmp(mode, "waits"))
 			waitpid(pid, NULL, 0);
+	} else if (!strcmp(mode, "provided")) {
+		printf("provided %d\n", UNITS_PROVIDED);
 	} else {
 		fprintf(stderr, "units: unknown mode \"%s\"\n", mode);
 		return 2;
