@@ -99,7 +99,7 @@ run-tests: all $(HELPER_BIN) $(TEST_BIN)
 # namespace clone); they run in `make test`.
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no
 valgrind: all $(HELPER_BIN) $(TEST_BIN)
-	@rc=0; for t in $(filter-out %/check_integration %/check_hostile %/check_teardown,$(TEST_BIN)); do echo "== valgrind $$t"; \
+	@rc=0; for t in $(filter-out %/check_integration %/check_hostile %/check_teardown %/check_units,$(TEST_BIN)); do echo "== valgrind $$t"; \
 	  CK_FORK=no CK_DEFAULT_TIMEOUT=120 CK_EXCLUDE_TAGS=no-memcheck $(VALGRIND) $$t || rc=1; done; exit $$rc
 
 bench: all $(B)/bench_sandbox
