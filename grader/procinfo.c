@@ -71,10 +71,10 @@ pinfo_list(struct pinfo **out)
 	return n;
 }
 
-long
-pinfo_run_delay_ms(void)
+int
+pinfo_sched(long *run_ms, long *wait_ms)
 {
-	unsigned long long ns = 0;
+	unsigned long long run_ns = 0, wait_ns = 0;
 	int any = 0;
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -87,14 +87,17 @@ pinfo_run_delay_ms(void)
 		char *text = read_file(path, 256, NULL);
 		unsigned long long run, wait;
 		if (text && sscanf(text, "%llu %llu", &run, &wait) == 2) {
-			ns += wait;
+			run_ns += run;
+			wait_ns += wait;
 			any = 1;
 		}
 		free(text);
 	}
 	if (d)
 		closedir(d);
-	return any ? (long)(ns / 1000000) : -1;
+	*run_ms = (long)(run_ns / 1000000);
+	*wait_ms = (long)(wait_ns / 1000000);
+	return any ? 0 : -1;
 }
 
 int

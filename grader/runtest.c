@@ -930,20 +930,36 @@ step_start(struct ctx *c, const struct step *s)
 	sb_release(&cond);
 }
 
-/* Did the test's processes wait for a CPU (runnable, not running) for a
- * quarter or more of the ms a step had?  Then a timeout says nothing about
- * the program: the machine was too busy.  The test is an error and runs
- * once more.  A program blocked for good waits for no CPU, so its timeout
- * stands however busy the machine is. */
-static int
-starved(struct ctx *c, long delay_before, int ms, const struct proc *p)
+/* CPU time the test's processes have had, and time they waited for one. */
+struct sched_mark {
+	long run, wait;
+	int ok;
+};
+
+static struct sched_mark
+sched_mark(void)
 {
-	long now = pinfo_run_delay_ms();
-	if (delay_before < 0 || now < 0 || (now - delay_before) * 4 < ms)
+	struct sched_mark m;
+	m.ok = pinfo_sched(&m.run, &m.wait) == 0;
+	return m;
+}
+
+/* Was the machine too busy to tell whether p would have finished in its
+ * ms?  Its test's processes waited for a CPU a quarter of that or more,
+ * and had less than a third of it on one.  A program blocked for good
+ * waits for no CPU, and one that spins had its share: their timeouts
+ * stand however busy the machine is.  Otherwise the test is an error and
+ * runs once more. */
+static int
+starved(struct ctx *c, struct sched_mark before, int ms, const struct proc *p)
+{
+	struct sched_mark now = sched_mark();
+	if (!before.ok || !now.ok || (now.wait - before.wait) * 4 < ms || (now.run - before.run) * 3 >= ms)
 		return 0;
-	char *msg = xstrfmt("internal error: the machine is too busy: the test's processes waited %ld ms for a CPU "
-			    "while %s had %d ms; whether it would have finished cannot be told, and this is not the program's fault",
-			    now - delay_before, who(p), ms);
+	char *msg = xstrfmt("internal error: the machine is too busy: in the %d ms %s had, the test's processes waited "
+			    "%ld ms for a CPU and ran %ld ms; whether it would have finished cannot be told, and this is "
+			    "not the program's fault",
+			    ms, who(p), now.wait - before.wait, now.run - before.run);
 	verdict_add(&c->v, ST_ERROR, msg, NULL);
 	free(msg);
 	c->v.retry = 1;
@@ -960,10 +976,10 @@ step_run(struct ctx *c, const struct step *s)
 		if (!p)
 			return;
 		int ms = step_timeout(c, p);
-		long delay = pinfo_run_delay_ms();
+		struct sched_mark mark = sched_mark();
 		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
 			char *msg = xstrfmt("%s did not finish within %d ms", who(p), ms);
-			if (!starved(c, delay, ms, p))
+			if (!starved(c, mark, ms, p))
 				report_hang(c, p, ST_TIMEOUT, msg);
 			free(msg);
 			stop_procs(c, p);
@@ -981,7 +997,7 @@ step_target(struct ctx *c, const struct step *s)
 	if (!p)
 		return; /* the spec validator rules this out; the start failed */
 	int ms = step_timeout(c, p);
-	long delay = pinfo_run_delay_ms();
+	struct sched_mark mark = sched_mark();
 	switch (s->kind) {
 	case STEP_ALIVE:
 		pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
@@ -993,7 +1009,7 @@ step_target(struct ctx *c, const struct step *s)
 	case STEP_WAIT:
 		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
 			char *msg = xstrfmt("%s did not exit within %d ms", who(p), ms);
-			if (!starved(c, delay, ms, p))
+			if (!starved(c, mark, ms, p))
 				report_hang(c, p, ST_TIMEOUT, msg);
 			free(msg);
 			c->aborted = 1;
