@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox.h"
+
 #define MAX_DEPTH 4    /* of folders searched for FIFOs and sockets */
 #define MAX_OBJECTS 64 /* reported; the rest are counted */
 
@@ -150,6 +152,13 @@ scan(struct objects *o, const char *workdir)
 {
 	scan_flat(o, "/dev/shm", "shm");
 	scan_flat(o, "/dev/mqueue", "mq");
+	/* No /dev/mqueue (without namespaces, on such a machine): asked. */
+	struct strvec queues = STRVEC_INIT;
+	sandbox_list_queues(&queues, (uid_t)-1);
+	for (size_t i = 0; i < queues.n; i++)
+		add(o, xstrfmt("/dev/mqueue/%s", queues.v[i] + 8),
+		    xstrfmt("POSIX message queue %s (mq_unlink)", queues.v[i] + 7), 0);
+	sv_clear(&queues);
 	scan_special(o, "/tmp", 0);
 	scan_special(o, "/var/tmp", 0);
 	if (strncmp(workdir, "/tmp/", 5) && strncmp(workdir, "/var/tmp/", 9))

@@ -218,6 +218,10 @@ unix_match(const struct nlmsghdr *h, void *arg)
 	const struct unix_diag_msg *m = NLMSG_DATA(h);
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m))
 		return -1;
+	/* A stream socket that is bound but does not listen yet would refuse
+	 * a client: not ready.  (A datagram socket is ready once bound.) */
+	if (m->udiag_type != SOCK_DGRAM && m->udiag_state == TCP_CLOSE)
+		return 0;
 	const char *at = (const char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof *m), *end = (const char *)h + h->nlmsg_len;
 	while (at < end && (size_t)(end - at) >= sizeof(struct rtattr)) {
 		const struct rtattr *a = (const struct rtattr *)at;
@@ -240,8 +244,8 @@ unix_match(const struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-/* Is a Unix-domain socket bound to path (in any state: listening, bound
- * datagram, or an accepted connection, which shares its server's name)? */
+/* Is a Unix-domain socket ready at path: listening, a bound datagram
+ * socket, or an accepted connection (which shares its server's name)? */
 static int
 diag_unix(const char *path, const char *cwd)
 {
@@ -304,7 +308,14 @@ proc_net_unix_bound(const char *want, const char *cwd)
 	while (!found && fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *path = strrchr(line, ' ');
+		unsigned long flags;
+		unsigned type, st;
 		if (!path || !*++path || path[0] == '@')
+			continue;
+		/* Num RefCount Protocol Flags Type St ...: a stream socket that
+		 * is not listening (__SO_ACCEPTCON) nor connected is not ready. */
+		if (sscanf(line, "%*s %*s %*s %lx %x %x", &flags, &type, &st) == 3 && type != SOCK_DGRAM &&
+		    !(flags & 0x10000) && st == 1)
 			continue;
 		found = unix_name_matches(path, want, cwd);
 	}

@@ -86,6 +86,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <mqueue.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -748,11 +749,76 @@ lock_machine(char *err, size_t errlen)
 	return fd;
 }
 
+/* POSIX message queues of uid ("mqueue:/NAME") where the machine has no
+ * /dev/mqueue to list them: a child mounts the queue filesystem in a mount
+ * namespace of its own (root only; the machine's mounts are not touched)
+ * and names them through a pipe.  Without it a queue a test left would be
+ * found, full or owned by another test's uid, by every later test. */
+static void
+list_queues_privately(struct strvec *out, uid_t uid)
+{
+	sandbox_list_queues(out, uid);
+}
+
+void
+sandbox_list_queues(struct strvec *out, uid_t uid)
+{
+	struct stat st;
+	if (stat("/dev/mqueue", &st) == 0 && st.st_dev != 0) {
+		struct stat parent;
+		if (stat("/dev", &parent) == 0 && parent.st_dev != st.st_dev)
+			return; /* mounted: listed as a folder */
+	}
+	if (geteuid() != 0)
+		return;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("mqueue", "/tmp", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			_exit(1);
+		DIR *d = opendir("/tmp");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			char path[300];
+			snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+			if (e->d_name[0] != '.' && stat(path, &st) == 0 && (uid == (uid_t)-1 || st.st_uid == uid)) {
+				dprintf(p[1], "mqueue:/%s\n", e->d_name);
+			}
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid > 0) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = fdopen(p[0], "r");
+		ssize_t n;
+		while (f && (n = getline(&text, &len, f)) > 0) {
+			text[strcspn(text, "\n")] = '\0';
+			sv_push(out, text);
+		}
+		free(text);
+		if (f)
+			fclose(f);
+		else
+			close(p[0]);
+		int ws;
+		wait_retry(pid, &ws, 0);
+	} else {
+		close(p[0]);
+	}
+}
+
 /* The shared places a test's IPC objects land in: POSIX shm and queues,
  * FIFOs and sockets in /tmp, SysV objects ("sysvipc:KIND:ID"). */
 static void
 list_shared_objects(struct strvec *out, uid_t uid)
 {
+	list_queues_privately(out, uid);
 	static const char *const dirs[] = { "/dev/shm", "/dev/mqueue", "/tmp" };
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		DIR *d = opendir(dirs[i]);
@@ -815,6 +881,8 @@ remove_new_objects(const struct strvec *before, uid_t uid)
 			msgctl((int)id, IPC_RMID, NULL);
 		else if (sscanf(o, "sysvipc:sem:%ld", &id) == 1)
 			semctl((int)id, 0, IPC_RMID);
+		else if (!strncmp(o, "mqueue:", 7))
+			mq_unlink(o + 7);
 		else
 			unlink(o);
 	}

@@ -103,6 +103,11 @@ size_t sandbox_orphans(const struct sandbox_orphan **v);
  * would, noting it for sandbox_orphans().  Returns its pid, 0 or -1. */
 pid_t sandbox_reap(int *status);
 
+/* POSIX message queues ("mqueue:/NAME") of uid ((uid_t)-1: everyone's)
+ * where the machine has no /dev/mqueue to list them (as root; else none
+ * are found).  Nothing where /dev/mqueue is mounted: list that folder. */
+void sandbox_list_queues(struct strvec *out, uid_t uid);
+
 /* SIGINT, SIGTERM and SIGHUP stop the grader cleanly: sandbox_run()
  * returns -1 and sandbox_interrupted() tells which signal came, so that
  * the caller removes its scratch folder and then dies of that signal. */

@@ -272,8 +272,10 @@ START_TEST(unix_paths)
 	ck_assert_int_eq(check(READY_UNIX, 0, "server.sock"), 0);
 	ck_assert_int_eq(check(READY_UNIX, 0, abs), 0);
 
-	/* Bound by an absolute path, listening. */
+	/* Bound by an absolute path: not ready until it listens (a client
+	 * would be refused), then ready. */
 	int s = unix_socket(SOCK_STREAM, abs, strlen(abs));
+	ck_assert_int_eq(check(READY_UNIX, 0, abs), 0);
 	ck_assert_int_eq(listen(s, 5), 0);
 	ck_assert_int_eq(check(READY_UNIX, 0, "server.sock"), 1);
 	ck_assert_int_eq(check(READY_UNIX, 0, abs), 1);
