@@ -16,7 +16,7 @@ int
 check_key_index(struct parser *p, const struct ynode *map, size_t i, const char *const *allowed, const char *unit)
 {
 	const struct ynode *k = map->kids[i];
-	if (k->type == Y_SCALAR && !strcmp(k->text, "check"))
+	if (k->type == Y_SCALAR && (!strcmp(k->text, "check") || !strcmp(k->text, "hint")))
 		return -2;
 	char where[80];
 	snprintf(where, sizeof where, "check \"%s\"", unit);
@@ -30,9 +30,14 @@ check_parse(struct parser *p, const struct ynode *map, unsigned where, struct ch
 	use->line = map->line;
 	use->col = map->col;
 	const struct ynode *name = NULL;
-	for (size_t i = 0; i + 1 < map->n; i += 2)
-		if (map->kids[i]->type == Y_SCALAR && !strcmp(map->kids[i]->text, "check"))
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		if (map->kids[i]->type != Y_SCALAR)
+			continue;
+		if (!strcmp(map->kids[i]->text, "check"))
 			name = map->kids[i + 1];
+		else if (!strcmp(map->kids[i]->text, "hint") && !use->hint)
+			use->hint = get_str(p, map->kids[i + 1], "hint");
+	}
 	if (!name || want(p, name, Y_SCALAR, "check") < 0)
 		return -1;
 	for (size_t u = 0; u < sizeof units / sizeof *units; u++) {
@@ -82,5 +87,6 @@ check_use_release(struct check_use *use)
 	else
 		free(use->args);
 	free_strlist(use->ids, use->nids);
+	free(use->hint);
 	memset(use, 0, sizeof *use);
 }

@@ -31,6 +31,7 @@ struct check_use {
 	int line, col;
 	char **ids; /* processes of the test the use names (validated by spec.c) */
 	size_t nids;
+	char *hint; /* the lab's words instead of the unit's hint; NULL: the unit's */
 };
 
 struct check_unit {
@@ -56,7 +57,8 @@ void check_use_release(struct check_use *use);
 /* The process id in n (a scalar), recorded for cross-checking; NULL after
  * reporting a problem.  The string is use's. */
 const char *check_parse_id(struct parser *p, const struct ynode *n, struct check_use *use);
-/* Keys every unit accepts besides its own (the "check" key itself). */
+/* Keys every unit accepts besides its own ("check" and "hint"): returns
+ * -2 for those (handled by check_parse), else key_index()'s result. */
 int check_key_index(struct parser *p, const struct ynode *map, size_t i, const char *const *allowed, const char *unit);
 
 /* ---- what a unit may do with the running test (runtest.c) ---- */

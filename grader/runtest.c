@@ -105,6 +105,7 @@ struct ctx {
 	struct use_state *states;
 	size_t nstates;
 	int uses_seed;
+	const struct check_use *current; /* the check running now */
 };
 
 static const char *
@@ -569,8 +570,11 @@ stop_procs(struct ctx *c, struct proc *only)
 	if (pump(c, now_ms() + grace, done, only, 0))
 		return;
 	for (size_t i = 0; i < c->nprocs; i++)
-		if (c->procs[i].running && (!only || &c->procs[i] == only))
+		if (c->procs[i].running && (!only || &c->procs[i] == only)) {
 			kill(c->procs[i].child.pid, SIGKILL);
+			sb_addf(&c->v.details, "(note) %s did not end within %d ms of SIGTERM and was killed with SIGKILL\n",
+				who(&c->procs[i]), grace);
+		}
 	if (!pump(c, now_ms() + 5000, done, only, 0))
 		verdict_add(&c->v, ST_ERROR, "internal error: a process did not die of SIGKILL within 5 s", NULL);
 }
@@ -853,7 +857,35 @@ check_observe(struct check_run *r, const char *id, int err, check_stream_fn fn, 
 void
 check_add(struct check_run *r, enum status st, const char *message, const char *details)
 {
-	verdict_add(&r->c->v, st, message, details);
+	const struct check_use *u = r->c->current;
+	if (!u || !u->hint) {
+		verdict_add(&r->c->v, st, message, details);
+		return;
+	}
+	/* The lab's own hint replaces the unit's. */
+	struct strbuf d = STRBUF_INIT;
+	for (const char *line = details ? details : ""; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+		if (strncmp(line, "  hint: ", 8))
+			sb_add(&d, line, len);
+		line += len;
+	}
+	sb_addf(&d, "  hint: %s\n", u->hint);
+	verdict_add(&r->c->v, st, message, d.buf);
+	sb_release(&d);
+}
+
+/* A check that fails at its step ends the test, as a failed step does. */
+static void
+run_check(struct ctx *c, const struct check_use *u)
+{
+	enum status before = c->v.status;
+	c->current = u;
+	u->unit->run(u, &c->run);
+	c->current = NULL;
+	if (u->where == CHECK_AT_STEP && c->v.status != before && c->v.status != ST_PASS)
+		c->aborted = 1;
 }
 
 void **
@@ -1002,7 +1034,7 @@ step_target(struct ctx *c, const struct step *s)
 	case STEP_ALIVE:
 		pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
 		if (!p->running) {
-			report_gone(c, p, "but it should still be running (and serving)");
+			report_gone(c, p, "but it should still be running");
 			c->aborted = 1;
 		}
 		break;
@@ -1080,7 +1112,7 @@ finish(struct ctx *c)
 	}
 	/* The test's own checks, now that every process has ended. */
 	for (size_t i = 0; i < c->t->nchecks && !c->aborted; i++)
-		c->t->checks[i].unit->run(&c->t->checks[i], &c->run);
+		run_check(c, &c->t->checks[i]);
 	if (c->uses_seed && c->v.status != ST_PASS)
 		sb_addf(&c->v.details, "(note) this run used seed %ld: the same seed (--seed %ld) replays it\n", c->env->seed,
 			c->env->seed);
@@ -1176,7 +1208,7 @@ test_body(void *arg, int report_fd)
 		else if (s->kind == STEP_RUN)
 			step_run(&c, s);
 		else if (s->kind == STEP_CHECK)
-			s->check.unit->run(&s->check, &c.run);
+			run_check(&c, &s->check);
 		else
 			step_target(&c, s);
 	}
