@@ -20,10 +20,13 @@
  *    (mmap_producer -y): the mmap-file lab's handshake, so the consumer may
  *    be started before the producer.  It creates the semaphore with value 0
  *    if the producer has not yet, and unlinks it once it got through;
+ *    With -n as well it does not wait: a semaphore not posted yet is
+ *    reported and the status is 1 (for tests that run the producer first,
+ *    so that a producer that never posts is a plain failure, not a hang);
  *  - -S size: the file must be exactly size bytes (the producer's
  *    ftruncate): a file of another size is reported and the status is 1.
  *
- * usage: mmap_consumer [-p path] [-k] [-y /semaphore] [-S size]
+ * usage: mmap_consumer [-p path] [-k] [-y /semaphore [-n]] [-S size]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,7 +46,7 @@ static const char *prog = "mmap_consumer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-p path] [-k] [-y /semaphore] [-S size]\n", prog);
+	fprintf(stderr, "usage: %s [-p path] [-k] [-y /semaphore [-n]] [-S size]\n", prog);
 	exit(2);
 }
 
@@ -63,7 +66,7 @@ parse_long(const char *s, long min, long max, long *out)
 /* Blocks until the producer posts /name, then removes the name: the consumer
  * owns the semaphore, as it owns the file. */
 static int
-wait_for_producer(const char *name)
+wait_for_producer(const char *name, int nowait)
 {
 	sem_t *ready = sem_open(name, O_CREAT, 0666, 0);
 
@@ -71,7 +74,13 @@ wait_for_producer(const char *name)
 		fprintf(stderr, "%s: sem_open \"%s\": %s\n", prog, name, strerror(errno));
 		return -1;
 	}
-	while (sem_wait(ready) == -1) {
+	while ((nowait ? sem_trywait(ready) : sem_wait(ready)) == -1) {
+		if (errno == EAGAIN) {
+			fprintf(stderr, "%s: the producer has not posted the semaphore \"%s\": it did not finish writing, or never calls sem_post\n", prog, name);
+			sem_close(ready);
+			sem_unlink(name);
+			return -1;
+		}
 		if (errno != EINTR) {
 			fprintf(stderr, "%s: sem_wait \"%s\": %s\n", prog, name, strerror(errno));
 			sem_close(ready);
@@ -92,12 +101,12 @@ main(int argc, char **argv)
 	const char *path = FILE_PATH;
 	const char *sem_name = NULL;
 	long want_size = -1;
-	int keep = 0, fd, opt;
+	int keep = 0, nowait = 0, fd, opt;
 	struct stat st;
 	size_t size, len;
 	char *addr;
 
-	while ((opt = getopt(argc, argv, "p:ky:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:ky:nS:")) != -1) {
 		switch (opt) {
 		case 'p':
 			path = optarg;
@@ -108,6 +117,9 @@ main(int argc, char **argv)
 		case 'y':
 			sem_name = optarg;
 			break;
+		case 'n':
+			nowait = 1;
+			break;
 		case 'S':
 			if (parse_long(optarg, 1, 1L << 30, &want_size) == -1)
 				usage();
@@ -116,7 +128,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (nowait && sem_name == NULL))
 		usage();
 	/* Line buffered, with a buffer of our own: each line leaves in one
 	 * write, whole and at once, so nothing is lost if we are killed and the
@@ -126,7 +138,7 @@ main(int argc, char **argv)
 	static char stdout_buf[BUFSIZ];
 	setvbuf(stdout, stdout_buf, _IOLBF, sizeof stdout_buf);
 
-	if (sem_name != NULL && wait_for_producer(sem_name) == -1)
+	if (sem_name != NULL && wait_for_producer(sem_name, nowait) == -1)
 		return 1;
 	fd = open(path, O_RDONLY);
 	if (fd == -1) {
