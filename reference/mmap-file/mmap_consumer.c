@@ -14,13 +14,24 @@
  *    does not exist yet the consumer says so and exits 1 instead of reading
  *    an empty or half-written file;
  *  - cleanup: the consumer owns the file and unlinks it once the message is
- *    read (-k keeps it).  The slide leaves it in /tmp forever.
+ *    read (-k keeps it).  The slide leaves it in /tmp forever;
+ *  - -y /name: first wait (sem_wait, blocking, no CPU) on the named
+ *    semaphore /name, which the producer posts once the message is written
+ *    (mmap_producer -y): the mmap-file lab's handshake, so the consumer may
+ *    be started before the producer.  It creates the semaphore with value 0
+ *    if the producer has not yet, and unlinks it once it got through;
+ *    With -n as well it does not wait: a semaphore not posted yet is
+ *    reported and the status is 1 (for tests that run the producer first,
+ *    so that a producer that never posts is a plain failure, not a hang);
+ *  - -S size: the file must be exactly size bytes (the producer's
+ *    ftruncate): a file of another size is reported and the status is 1.
  *
- * usage: mmap_consumer [-p path] [-k]
+ * usage: mmap_consumer [-p path] [-k] [-y /semaphore [-n]] [-S size]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +46,67 @@ static const char *prog = "mmap_consumer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-p path] [-k]\n", prog);
+	fprintf(stderr, "usage: %s [-p path] [-k] [-y /semaphore [-n]] [-S size]\n", prog);
 	exit(2);
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Blocks until the producer posts /name, then removes the name: the consumer
+ * owns the semaphore, as it owns the file. */
+static int
+wait_for_producer(const char *name, int nowait)
+{
+	sem_t *ready = sem_open(name, O_CREAT, 0666, 0);
+
+	if (ready == SEM_FAILED) {
+		fprintf(stderr, "%s: sem_open \"%s\": %s\n", prog, name, strerror(errno));
+		return -1;
+	}
+	while ((nowait ? sem_trywait(ready) : sem_wait(ready)) == -1) {
+		if (errno == EAGAIN) {
+			fprintf(stderr, "%s: the producer has not posted the semaphore \"%s\": it did not finish writing, or never calls sem_post\n", prog, name);
+			sem_close(ready);
+			sem_unlink(name);
+			return -1;
+		}
+		if (errno != EINTR) {
+			fprintf(stderr, "%s: sem_wait \"%s\": %s\n", prog, name, strerror(errno));
+			sem_close(ready);
+			return -1;
+		}
+	}
+	sem_close(ready);
+	if (sem_unlink(name) == -1 && errno != ENOENT) {
+		fprintf(stderr, "%s: sem_unlink \"%s\": %s\n", prog, name, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *path = FILE_PATH;
-	int keep = 0, fd, opt;
+	const char *sem_name = NULL;
+	long want_size = -1;
+	int keep = 0, nowait = 0, fd, opt;
 	struct stat st;
 	size_t size, len;
 	char *addr;
 
-	while ((opt = getopt(argc, argv, "p:k")) != -1) {
+	while ((opt = getopt(argc, argv, "p:ky:nS:")) != -1) {
 		switch (opt) {
 		case 'p':
 			path = optarg;
@@ -56,11 +114,21 @@ main(int argc, char **argv)
 		case 'k':
 			keep = 1;
 			break;
+		case 'y':
+			sem_name = optarg;
+			break;
+		case 'n':
+			nowait = 1;
+			break;
+		case 'S':
+			if (parse_long(optarg, 1, 1L << 30, &want_size) == -1)
+				usage();
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (nowait && sem_name == NULL))
 		usage();
 	/* Line buffered, with a buffer of our own: each line leaves in one
 	 * write, whole and at once, so nothing is lost if we are killed and the
@@ -70,6 +138,8 @@ main(int argc, char **argv)
 	static char stdout_buf[BUFSIZ];
 	setvbuf(stdout, stdout_buf, _IOLBF, sizeof stdout_buf);
 
+	if (sem_name != NULL && wait_for_producer(sem_name, nowait) == -1)
+		return 1;
 	fd = open(path, O_RDONLY);
 	if (fd == -1) {
 		if (errno == ENOENT)
@@ -85,6 +155,11 @@ main(int argc, char **argv)
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
 		fprintf(stderr, "%s: \"%s\" is %s, not a message file\n", prog, path, S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+		close(fd);
+		return 1;
+	}
+	if (want_size != -1 && st.st_size != (off_t)want_size) {
+		fprintf(stderr, "%s: \"%s\" is %lld bytes, not %ld: the producer must size it with ftruncate(fd, %ld)\n", prog, path, (long long)st.st_size, want_size, want_size);
 		close(fd);
 		return 1;
 	}

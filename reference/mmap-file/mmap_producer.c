@@ -16,14 +16,20 @@
  *    stay alive for the consumer to read it, and sleeping synchronises
  *    nothing;
  *  - the printed line ends with a newline;
- *  - cleanup: mmap_consumer owns the file and removes it after reading.
+ *  - cleanup: mmap_consumer owns the file and removes it after reading;
+ *  - -y /name: once the file is in place, post the named semaphore /name
+ *    (created with value 0 if it does not exist yet): the handshake of the
+ *    mmap-file lab, where a consumer started first blocks in sem_wait on
+ *    that semaphore instead of sleeping or polling for the file.  The
+ *    consumer owns the semaphore and unlinks it.
  *
- * usage: mmap_producer [-p path] [-s size] [-m message]
+ * usage: mmap_producer [-p path] [-s size] [-m message] [-y /semaphore]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +45,7 @@ static const char *prog = "mmap_producer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-p path] [-s size] [-m message]\n", prog);
+	fprintf(stderr, "usage: %s [-p path] [-s size] [-m message] [-y /semaphore]\n", prog);
 	exit(2);
 }
 
@@ -61,13 +67,14 @@ main(int argc, char **argv)
 {
 	const char *path = FILE_PATH;
 	const char *msg = "Hello via file-backed mmap";
+	const char *sem_name = NULL;
 	char tmp[PATH_MAX];
 	long size = SIZE;
 	mode_t mask;
 	void *addr;
 	int fd, opt;
 
-	while ((opt = getopt(argc, argv, "p:s:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:m:y:")) != -1) {
 		switch (opt) {
 		case 'p':
 			path = optarg;
@@ -78,6 +85,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			msg = optarg;
+			break;
+		case 'y':
+			sem_name = optarg;
 			break;
 		default:
 			usage();
@@ -137,6 +147,21 @@ main(int argc, char **argv)
 	if (rename(tmp, path) == -1) {
 		fprintf(stderr, "%s: rename \"%s\" to \"%s\": %s\n", prog, tmp, path, strerror(errno));
 		goto err_unlink;
+	}
+	if (sem_name != NULL) {
+		/* The message is complete and in place: only now may a waiting
+		 * consumer go on. */
+		sem_t *ready = sem_open(sem_name, O_CREAT, 0666, 0);
+		if (ready == SEM_FAILED) {
+			fprintf(stderr, "%s: sem_open \"%s\": %s\n", prog, sem_name, strerror(errno));
+			return 1;
+		}
+		if (sem_post(ready) == -1) {
+			fprintf(stderr, "%s: sem_post \"%s\": %s\n", prog, sem_name, strerror(errno));
+			sem_close(ready);
+			return 1;
+		}
+		sem_close(ready);
 	}
 	printf("Producer wrote message into mapped file.\n");
 	return 0;

@@ -14,9 +14,12 @@
  *    not exist yet the consumer says so and exits 1;
  *  - cleanup: as on the slide, the consumer owns the object and calls
  *    shm_unlink once it has read it (-k keeps it), and its errors are
- *    checked.
+ *    checked;
+ *  - -S size: the object must be exactly size bytes (the producer's
+ *    ftruncate): another size is reported, the object is left alone, and
+ *    the status is 1.
  *
- * usage: shm_consumer [-p /name] [-k]
+ * usage: shm_consumer [-p /name] [-k] [-S size]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,26 +38,44 @@ static const char *prog = "shm_consumer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-p /name] [-k]\n", prog);
+	fprintf(stderr, "usage: %s [-p /name] [-k] [-S size]\n", prog);
 	exit(2);
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *name = SHM_NAME;
+	long want_size = -1;
 	int keep = 0, fd, opt;
 	struct stat st;
 	size_t size, len;
 	char *addr;
 
-	while ((opt = getopt(argc, argv, "p:k")) != -1) {
+	while ((opt = getopt(argc, argv, "p:kS:")) != -1) {
 		switch (opt) {
 		case 'p':
 			name = optarg;
 			break;
 		case 'k':
 			keep = 1;
+			break;
+		case 'S':
+			if (parse_long(optarg, 1, 1L << 30, &want_size) == -1)
+				usage();
 			break;
 		default:
 			usage();
@@ -85,6 +106,11 @@ main(int argc, char **argv)
 	}
 	if (st.st_size == 0) {
 		fprintf(stderr, "%s: shared memory object \"%s\" is empty (size 0)\n", prog, name);
+		close(fd);
+		return 1;
+	}
+	if (want_size != -1 && st.st_size != (off_t)want_size) {
+		fprintf(stderr, "%s: shared memory object \"%s\" is %lld bytes, not %ld: the producer must size it with ftruncate(fd, %ld)\n", prog, name, (long long)st.st_size, want_size, want_size);
 		close(fd);
 		return 1;
 	}
