@@ -619,7 +619,7 @@ probe_hang(pid_t pid, struct strbuf *sb, probe_name_fn name, void *arg)
 	if (running)
 		sb_addf(sb, "  it was running, not blocked: %ld ms of CPU time used (a busy loop?)\n", cpu);
 	else if (scname)
-		sb_addf(sb, "  it was blocked in %s()%s%s (%ld ms of CPU time used)\n", scname,
+		sb_addf(sb, "  it was blocked in %s%s%s%s (%ld ms of CPU time used)\n", scname, strchr(scname, ' ') ? "" : "()",
 			words ? ": " : "", words ? words : "", cpu);
 	else if (wchan && *wchan && strcmp(wchan, "0"))
 		sb_addf(sb, "  it was blocked in the kernel at %s (%ld ms of CPU time used)\n", wchan, cpu);

@@ -71,30 +71,40 @@ pinfo_list(struct pinfo **out)
 	return n;
 }
 
-int
-pinfo_sched(long *run_ms, long *wait_ms)
+/* run and wait of pid from its schedstat, in ns; 0 or -1. */
+static int
+sched_ns(long pid, unsigned long long *run, unsigned long long *wait)
 {
-	unsigned long long run_ns = 0, wait_ns = 0;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/schedstat", pid);
+	char *text = read_file(path, 256, NULL);
+	int ok = text && sscanf(text, "%llu %llu", run, wait) == 2;
+	free(text);
+	return ok ? 0 : -1;
+}
+
+int
+pinfo_sched(pid_t pid, long *run_ms, long *wait_ms)
+{
+	unsigned long long run_ns = 0, wait_ns = 0, run, wait;
 	int any = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char *end, path[64];
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/schedstat", pid);
-		char *text = read_file(path, 256, NULL);
-		unsigned long long run, wait;
-		if (text && sscanf(text, "%llu %llu", &run, &wait) == 2) {
+	if (pid > 0) {
+		any = sched_ns(pid, &run_ns, &wait_ns) == 0;
+	} else {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			char *end;
+			long p = strtol(e->d_name, &end, 10);
+			if (*end || p <= 0 || sched_ns(p, &run, &wait) < 0)
+				continue;
 			run_ns += run;
 			wait_ns += wait;
 			any = 1;
 		}
-		free(text);
+		if (d)
+			closedir(d);
 	}
-	if (d)
-		closedir(d);
 	*run_ms = (long)(run_ns / 1000000);
 	*wait_ms = (long)(wait_ns / 1000000);
 	return any ? 0 : -1;

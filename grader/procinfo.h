@@ -22,10 +22,10 @@ struct pinfo {
 size_t pinfo_list(struct pinfo **out);
 /* One process; 0, or -1 when it is gone. */
 int pinfo_get(pid_t pid, struct pinfo *out);
-/* How long, in ms, the processes of /proc have run on a CPU, and waited
- * for one while runnable (their run-queue delay), summed; -1 when the
- * kernel does not keep these (no schedstat). */
-int pinfo_sched(long *run_ms, long *wait_ms);
+/* How long, in ms, pid (0: every process of /proc, summed) has run on a
+ * CPU, and waited for one while runnable (its run-queue delay); -1 when
+ * the kernel does not keep these (no schedstat) or pid is gone. */
+int pinfo_sched(pid_t pid, long *run_ms, long *wait_ms);
 /* Is pid root, or a descendant of root, in v? */
 int pinfo_in_tree(const struct pinfo *v, size_t n, pid_t root, pid_t pid);
 

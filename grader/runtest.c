@@ -596,6 +596,8 @@ check_proc(struct ctx *c, struct proc *p)
 				: xstrfmt("%s crashed: it %s", who(p), desc);
 		if (p->status.signal == SIGPIPE)
 			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
+		else if (p->status.signal == SIGBUS)
+			sb_adds(&d, "  hint: it touched a mapping past the end of the file or shared memory object behind it; give the object its size first (ftruncate) and map no more than that\n");
 		show_outputs(&d, p);
 		verdict_add(&c->v, cpu ? ST_TIMEOUT : ST_CRASH, msg, d.buf);
 		free(msg);
@@ -972,7 +974,7 @@ static struct sched_mark
 sched_mark(void)
 {
 	struct sched_mark m;
-	m.ok = pinfo_sched(&m.run, &m.wait) == 0;
+	m.ok = pinfo_sched(0, &m.run, &m.wait) == 0;
 	return m;
 }
 
