@@ -28,6 +28,7 @@ struct seq_state {
 	regex_t rx;
 	int compiled;
 	struct strbuf partial; /* a line, or a record, not complete yet */
+	int nul;               /* the line so far holds a NUL byte */
 	unsigned char *seen;   /* one bit per expected number */
 	long records, missing, dups, inversions, unexpected;
 	long long prev;     /* last number (-1: none yet) */
@@ -174,6 +175,22 @@ take_line(struct seq_state *s, const char *line)
 		record(s, n);
 }
 
+/* A line with a NUL byte in it (a fixed-size record written whole, say)
+ * is no record, whatever it starts with. */
+static void
+nul_line(struct seq_state *s)
+{
+	s->records++;
+	s->unexpected++;
+	if (s->first_problem[0])
+		return;
+	struct strbuf shown = STRBUF_INIT;
+	sb_add_printable(&shown, s->partial.buf, s->partial.len < 48 ? s->partial.len : 48);
+	snprintf(s->first_problem, sizeof s->first_problem, "a line holds NUL bytes (\"%s%s\"), so it is no record",
+		 shown.buf ? shown.buf : "", s->partial.len > 48 ? "..." : "");
+	sb_release(&shown);
+}
+
 static void
 seq_feed(void *state, const char *buf, size_t len)
 {
@@ -184,10 +201,14 @@ seq_feed(void *state, const char *buf, size_t len)
 			if (buf[i] == '\n') {
 				sb_add(&s->partial, "", 1);
 				s->partial.len--;
-				if (s->partial.len <= MAX_LINE)
+				if (s->nul)
+					nul_line(s);
+				else if (s->partial.len <= MAX_LINE)
 					take_line(s, s->partial.buf);
 				s->partial.len = 0;
+				s->nul = 0;
 			} else if (s->partial.len <= MAX_LINE) {
+				s->nul |= buf[i] == '\0';
 				sb_add(&s->partial, &buf[i], 1);
 			}
 			continue;
@@ -239,7 +260,11 @@ seq_run(const struct check_use *use, struct check_run *r)
 					 s->partial.len, a->record);
 		} else if (s->partial.len && s->compiled) { /* a last line without its newline */
 			sb_add(&s->partial, "", 1);
-			take_line(s, s->partial.buf);
+			s->partial.len--;
+			if (s->nul)
+				nul_line(s);
+			else
+				take_line(s, s->partial.buf);
 		}
 		long received = 0, first_missing = -1;
 		for (long k = 0; k < a->count; k++) {
@@ -256,8 +281,8 @@ seq_run(const struct check_use *use, struct check_run *r)
 			if (!received)
 				snprintf(lead, sizeof lead, "no record arrived at all");
 			else if (s->missing && first_missing > s->max_seen)
-				snprintf(lead, sizeof lead, "the stream stops after %ld records: %ld and later are missing%s%s",
-					 received, first_missing, s->first_problem[0] ? ", and " : "", s->first_problem);
+				snprintf(lead, sizeof lead, "the stream stops after %ld record%s: %ld and later are missing%s%s",
+					 received, received == 1 ? "" : "s", first_missing, s->first_problem[0] ? ", and " : "", s->first_problem);
 			else if (s->missing)
 				snprintf(lead, sizeof lead, "%ld is missing%s%s", first_missing,
 					 s->first_problem[0] ? ", and " : "", s->first_problem);

@@ -1093,10 +1093,12 @@ finish(struct ctx *c)
 		char *msg = xstrfmt("%d process%s still running after the test and had to be killed: %s", n,
 				    n == 1 ? " was" : "es were", killed.buf);
 		const char *hint = "  a forked child that never exits, or a daemon: every process a program starts must end before the program does (and be waited for)\n";
-		if (c->t->leftovers_fail)
+		/* After a failed step the grader stopped the test's processes
+		 * itself: what their children did next is not a finding. */
+		if (c->t->leftovers_fail && !c->aborted)
 			verdict_add(&c->v, ST_FAIL, msg, hint);
 		else
-			sb_addf(&c->v.details, "(note) %s\n", msg);
+			sb_addf(&c->v.details, "(note) %s%s\n", msg, c->aborted ? " (the test had stopped early)" : "");
 		free(msg);
 	}
 	sb_release(&killed);

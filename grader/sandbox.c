@@ -814,7 +814,7 @@ sandbox_list_queues(struct strvec *out, uid_t uid)
 }
 
 /* The shared places a test's IPC objects land in: POSIX shm and queues,
- * FIFOs and sockets in /tmp, SysV objects ("sysvipc:KIND:ID"). */
+ * files, FIFOs and sockets in /tmp, SysV objects ("sysvipc:KIND:ID"). */
 static void
 list_shared_objects(struct strvec *out, uid_t uid)
 {
@@ -826,8 +826,10 @@ list_shared_objects(struct strvec *out, uid_t uid)
 		while (d && (e = readdir(d))) {
 			struct stat st;
 			char *path = xstrfmt("%s/%s", dirs[i], e->d_name);
+			/* In /tmp also a file (the mmap lab's /tmp/ipc_file.bin): the
+			 * next test, of another uid, could not open it. */
 			if (e->d_name[0] != '.' && lstat(path, &st) == 0 && st.st_uid == uid &&
-			    (i < 2 ? S_ISREG(st.st_mode) : S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+			    (S_ISREG(st.st_mode) || (i == 2 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))))
 				sv_push(out, path);
 			free(path);
 		}

@@ -24,6 +24,7 @@ static const struct {
 	{ "sequence-dup", "fail", { "10 arrived twice", "0 of 30 records missing", "1 duplicated" } },
 	{ "sequence-swap", "fail", { "4 arrived out of order", "1 out of order", "0 of 30 records missing" } },
 	{ "sequence-short", "fail", { "stops after 29 records", "1 of 30 records missing" } },
+	{ "sequence-nul", "fail", { "2 is missing, and a line holds NUL bytes (\"item 2\\x00\\x00\\x00\")", "1 unexpected" } },
 	{ "sequence-binary", "pass", { NULL } },
 	{ "sequence-binary-bad", "fail", { "7 is missing, and 8 arrived twice", "1 of 5000 records missing, 1 duplicated", "16 bytes each" } },
 	{ "cleanup-tidy", "pass", { NULL } },
