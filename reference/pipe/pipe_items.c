@@ -18,10 +18,16 @@
  *    gives EPIPE rather than killing the parent with SIGPIPE, stdout is
  *    flushed before fork so nothing is printed twice, and stdout is line
  *    buffered so parent and child lines come out whole;
- *  - every printed line ends with a newline.
+ *  - every printed line ends with a newline;
+ *  - -p and -c run one side alone, on the pipe the caller made: -p writes
+ *    the items to standard output (nothing else goes there), -c consumes
+ *    them from standard input, so `pipe_items -p | pipe_items -c` is the
+ *    same exchange with the shell's pipe, and each side can be tried
+ *    against another program's.
  *
- * usage: pipe_items [-n count] [-i interval_ms]
- * Exit status: 0 when every item was sent and the child received them all.
+ * usage: pipe_items [-n count] [-i interval_ms] [-p | -c]
+ * Exit status: 0 when every item was sent and the child received them all
+ * (-p: every item was written; -c: the input was read to EOF).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,7 +45,7 @@ static const char *prog = "pipe_items";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-n count] [-i interval_ms]\n", prog);
+	fprintf(stderr, "usage: %s [-n count] [-i interval_ms] [-p | -c]\n", prog);
 	exit(2);
 }
 
@@ -117,16 +123,18 @@ consume(int fd)
 	return 0;
 }
 
-/* The parent: send "item 1" .. "item count", one per line. */
+/* The parent: send "item 1" .. "item count", one per line.  With verbose
+ * off (-p: stdout is the pipe) nothing but the items is printed. */
 static int
-produce(int fd, long count, long interval_ms)
+produce(int fd, long count, long interval_ms, int verbose)
 {
 	char msg[64];
 
 	for (long i = 1; i <= count; i++) {
 		int len = snprintf(msg, sizeof msg, "item %ld\n", i);
 
-		printf("Parent (producer) sending: item %ld\n", i);
+		if (verbose)
+			printf("Parent (producer) sending: item %ld\n", i);
 		if (write_all(fd, msg, (size_t)len) == -1) {
 			fprintf(stderr, "%s: parent: write: %s\n", prog, strerror(errno));
 			return 1;
@@ -141,10 +149,10 @@ int
 main(int argc, char **argv)
 {
 	long count = 3, interval_ms = 0;
-	int fd[2], opt, status = 0, wstatus;
+	int fd[2], opt, status = 0, wstatus, mode = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "n:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:i:pc")) != -1) {
 		switch (opt) {
 		case 'n':
 			if (parse_long(optarg, 0, 1000000000L, &count) == -1)
@@ -153,6 +161,12 @@ main(int argc, char **argv)
 		case 'i':
 			if (parse_long(optarg, 0, 60000, &interval_ms) == -1)
 				usage();
+			break;
+		case 'p':
+		case 'c':
+			if (mode != 0 && mode != opt)
+				usage();
+			mode = opt;
 			break;
 		default:
 			usage();
@@ -173,6 +187,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: signal: %s\n", prog, strerror(errno));
 		return 1;
 	}
+	if (mode == 'c')
+		return consume(STDIN_FILENO);
+	if (mode == 'p')
+		return produce(STDOUT_FILENO, count, interval_ms, 0);
 	if (pipe(fd) == -1) {
 		fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
 		return 1;
@@ -191,7 +209,7 @@ main(int argc, char **argv)
 	}
 
 	close(fd[0]);           /* else writing to a dead child would block, not fail */
-	if (produce(fd[1], count, interval_ms) != 0)
+	if (produce(fd[1], count, interval_ms, 1) != 0)
 		status = 1;
 	if (close(fd[1]) == -1) {   /* EOF for the child */
 		fprintf(stderr, "%s: close: %s\n", prog, strerror(errno));
