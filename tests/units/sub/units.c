@@ -54,6 +54,10 @@ main(int argc, char **argv)
 		items(1, 3, 0, 0);
 		printf("item 5\nitem 4\n");
 		items(6, n, 0, 0);
+	} else if (!strcmp(mode, "seq-nul")) { /* item 2 written as a fixed-size record */
+		printf("item 1\n");
+		fwrite("item 2\0\0\0\n", 1, 10, stdout);
+		items(3, n, 0, 0);
 	} else if (!strcmp(mode, "seq-short"))
 		items(1, n - 1, 0, 0);
 	else if (!strcmp(mode, "seq-binary") || !strcmp(mode, "seq-binary-bad")) {
