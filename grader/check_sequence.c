@@ -23,10 +23,19 @@ struct seq_args {
 	long first, count;
 };
 
+/* '^PREFIX([0-9]+)SUFFIX$' with literal text around the number, the usual
+ * form, is matched without regexec: a capture costs ~9 us a line in glibc,
+ * 0.9 s for 100 000 lines. */
+struct literal_form {
+	int ok;
+	char prefix[256], suffix[256];
+};
+
 struct seq_state {
 	const struct seq_args *a;
 	regex_t rx;
 	int compiled;
+	struct literal_form lit;
 	struct strbuf partial; /* a line, or a record, not complete yet */
 	int nul;               /* the line so far holds a NUL byte */
 	unsigned char *seen;   /* one bit per expected number */
@@ -151,11 +160,72 @@ record(struct seq_state *s, long long n)
 	s->prev = n;
 }
 
+/* Copies the literal text of re[from, to) into out (escapes undone);
+ * 0 when it holds a metacharacter. */
+static int
+literal(const char *re, size_t from, size_t to, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = from; i < to; i++) {
+		char c = re[i];
+		if (c == '\\') {
+			if (++i >= to || !strchr(".[]()*+?{}|^$\\/-", re[i]))
+				return 0;
+			c = re[i];
+		} else if (strchr(".[]()*+?{}|^$\\", c)) {
+			return 0;
+		}
+		if (n + 1 >= cap)
+			return 0;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 1;
+}
+
+static void
+literal_form(const char *re, struct literal_form *f)
+{
+	static const char group[] = "([0-9]+)";
+	const char *g = strstr(re, group);
+	size_t len = strlen(re);
+	f->ok = re[0] == '^' && len > 1 && re[len - 1] == '$' && (len < 2 || re[len - 2] != '\\') && g &&
+		!strstr(g + 1, group) && literal(re, 1, (size_t)(g - re), f->prefix, sizeof f->prefix) &&
+		literal(re, (size_t)(g - re) + sizeof group - 1, len - 1, f->suffix, sizeof f->suffix) &&
+		!(f->suffix[0] >= '0' && f->suffix[0] <= '9'); /* the regex would give digits back */
+}
+
+/* The number in line (start and end offsets), as the regex would find it:
+ * 1, or 0 when the line is no record. */
+static int
+find_number(struct seq_state *s, const char *line, regoff_t *so, regoff_t *eo)
+{
+	if (!s->lit.ok) {
+		regmatch_t m[2];
+		if (regexec(&s->rx, line, 2, m, 0) != 0 || m[1].rm_so < 0)
+			return 0;
+		*so = m[1].rm_so;
+		*eo = m[1].rm_eo;
+		return 1;
+	}
+	size_t pl = strlen(s->lit.prefix);
+	if (strncmp(line, s->lit.prefix, pl))
+		return 0;
+	const char *d = line + pl, *e = d;
+	while (*e >= '0' && *e <= '9')
+		e++;
+	if (e == d || strcmp(e, s->lit.suffix))
+		return 0;
+	*so = (regoff_t)(d - line);
+	*eo = (regoff_t)(e - line);
+	return 1;
+}
+
 static void
 take_line(struct seq_state *s, const char *line)
 {
 	regmatch_t m[2];
-	if (regexec(&s->rx, line, 2, m, 0) != 0 || m[1].rm_so < 0)
+	if (!find_number(s, line, &m[1].rm_so, &m[1].rm_eo))
 		return;
 	long long n = 0;
 	int digits = 0;
@@ -233,8 +303,10 @@ seq_begin(const struct check_use *use, struct check_run *r)
 	s->a = a;
 	s->seen = xcalloc((size_t)a->count / 8 + 1, 1);
 	s->prev = s->max_seen = a->first - 1;
-	if (a->lines)
+	if (a->lines) {
 		s->compiled = regcomp(&s->rx, a->lines, REG_EXTENDED) == 0;
+		literal_form(a->lines, &s->lit);
+	}
 	*check_state(r, use) = s;
 	check_observe(r, a->of, a->err, seq_feed, s);
 }

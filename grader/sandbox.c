@@ -777,7 +777,7 @@ sandbox_list_queues(struct strvec *out, uid_t uid)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("mqueue", "/tmp", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 			_exit(1);
 		DIR *d = opendir("/tmp");
