@@ -169,7 +169,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 					{ NULL, 0 } };
 	struct grade_env env = { .spec = spec, .bin_dir = bin, .asan_dir = need_asan ? asan : NULL,
 				 .ref_dir = ref, .linebuf = lib, .valgrind = valgrind, .mode = iso->mode,
-				 .binds = binds, .hide = (const char *const *)hide.v };
+				 .binds = binds, .hide = (const char *const *)hide.v, .seed = o->seed };
 	rep->build_status = b.status == BUILD_OK ? "ok" : "failed";
 	rep->build_warnings = b.warnings;
 	if (b.log) { /* the report takes the log over */

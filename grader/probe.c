@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "match.h"
+#include "procinfo.h"
+#include "sandbox.h"
 
 /* ---- sockets: what the kernel lists --------------------------------------
  *
@@ -507,8 +509,71 @@ probe_cpu_ms(pid_t pid)
 	return ms;
 }
 
+/* "your pipe (pid 2)" or "pid 3 (pipe)": pid as the program knows itself. */
+static void
+name_holder(pid_t pid, probe_name_fn name, void *arg, struct strbuf *sb)
+{
+	const char *who = name ? name(pid, arg) : NULL;
+	pid_t inner = sandbox_inner_pid(pid);
+	if (who) {
+		sb_addf(sb, "%s (pid %d)", who, (int)inner);
+		return;
+	}
+	struct pinfo pi;
+	sb_addf(sb, "pid %d", (int)inner);
+	if (pinfo_get(pid, &pi) == 0)
+		sb_addf(sb, " (%s)", pi.comm);
+}
+
 void
-probe_hang(pid_t pid, struct strbuf *sb)
+probe_pipe_holders(pid_t pid, int fd, probe_name_fn name, void *arg, struct strbuf *sb)
+{
+	struct fdinfo *mine;
+	size_t nmine = fds_list(pid, &mine);
+	const struct fdinfo *f = NULL;
+	for (size_t i = 0; i < nmine; i++)
+		if (mine[i].fd == fd)
+			f = &mine[i];
+	if (!f || f->kind != FD_PIPE) {
+		free(mine);
+		return;
+	}
+	int reading = !f->writes;
+	unsigned long ino = f->ino;
+	const char *what = f->target[0] == '/' ? "FIFO" : "pipe";
+	struct pinfo *v;
+	size_t n = pinfo_list(&v);
+	struct strbuf holders = STRBUF_INIT;
+	int count = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fdinfo *fds;
+		size_t nfds = fds_list(v[i].pid, &fds);
+		for (size_t k = 0; k < nfds; k++) {
+			if (fds[k].kind != FD_PIPE || fds[k].ino != ino || fds[k].writes != reading)
+				continue;
+			sb_adds(&holders, count++ ? ", " : "");
+			if (v[i].pid == pid)
+				sb_addf(&holders, "this process itself (fd %d)", fds[k].fd);
+			else {
+				name_holder(v[i].pid, name, arg, &holders);
+				sb_addf(&holders, " fd %d", fds[k].fd);
+			}
+		}
+		free(fds);
+	}
+	free(v);
+	free(mine);
+	if (reading && count)
+		sb_addf(sb, "  it waits for data on fd %d, the read end of a %s; read() returns 0 (end of file) only once every write end is closed, and %s still held by: %s\n",
+			fd, what, count == 1 ? "one is" : "write ends are", holders.buf);
+	else if (!reading && count)
+		sb_addf(sb, "  it waits for room on fd %d, the write end of a full %s; the read end is held by %s, which does not read\n",
+			fd, what, holders.buf);
+	sb_release(&holders);
+}
+
+void
+probe_hang(pid_t pid, struct strbuf *sb, probe_name_fn name, void *arg)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -520,9 +585,12 @@ probe_hang(pid_t pid, struct strbuf *sb)
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
 	char *sc = read_file(path, 512, NULL);
 	const char *scname = NULL;
+	long nr = -1, fd = -1;
 	int running = state == 'R' || (sc && !strncmp(sc, "running", 7));
 	if (sc && sc[0] >= '0' && sc[0] <= '9') {
-		long nr = strtol(sc, NULL, 10);
+		char *end;
+		nr = strtol(sc, &end, 10);
+		fd = strtol(end, NULL, 16); /* the first argument: a descriptor for read() and write() */
 		for (size_t i = 0; i < sizeof syscalls / sizeof *syscalls; i++)
 			if (syscalls[i].nr == nr)
 				scname = syscalls[i].name;
@@ -545,6 +613,8 @@ probe_hang(pid_t pid, struct strbuf *sb)
 	else if (wchan && *wchan && strcmp(wchan, "0"))
 		sb_addf(sb, "  it was blocked in the kernel at %s (%ld ms of CPU time used)\n", wchan, cpu);
 	free(wchan);
+	if (!running && (nr == SYS_read || nr == SYS_write || nr == SYS_readv || nr == SYS_writev) && fd >= 0 && fd < 65536)
+		probe_pipe_holders(pid, (int)fd, name, arg, sb);
 
 	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(path);

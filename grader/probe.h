@@ -30,8 +30,15 @@ int probe_port_busy(int port);
 /* CPU time (user + system) pid has used, in ms; -1 when it is gone. */
 long probe_cpu_ms(pid_t pid);
 
+/* Names a process of the test ("your pipe"), or NULL for another one. */
+typedef const char *(*probe_name_fn)(pid_t pid, void *arg);
+
 /* Appends what pid is doing: state, the system call it is blocked in, what
- * the kernel is waiting for, CPU time used, its open descriptors. */
-void probe_hang(pid_t pid, struct strbuf *sb);
+ * the kernel is waiting for, CPU time used, its open descriptors; blocked
+ * on a pipe, also who holds the other end (named by name, may be NULL). */
+void probe_hang(pid_t pid, struct strbuf *sb, probe_name_fn name, void *arg);
+/* When fd of pid is a pipe or FIFO: which processes hold its other end
+ * ("...the write end is still held by: your pipe (pid 2) fd 4"). */
+void probe_pipe_holders(pid_t pid, int fd, probe_name_fn name, void *arg, struct strbuf *sb);
 
 #endif

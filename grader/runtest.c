@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,11 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "check.h"
 #include "match.h"
 #include "memcheck.h"
 #include "probe.h"
+#include "procinfo.h"
 #include "spawn.h"
 
 #define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long... */
@@ -36,6 +39,23 @@
 #define MEMCHECK_SLOWDOWN 10
 #define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
 #define MEMCHECK_LOG_MAX (256 * 1024)
+#define MAX_HANG_CHILDREN 4 /* a hang report describes this many of its children */
+
+/* A unit's watch on a stream (check_observe). */
+struct observer {
+	int err;
+	check_stream_fn fn;
+	void *state;
+};
+
+/* check_wait_line(): a regex looked for in each new line of stdout. */
+struct line_watch {
+	regex_t rx;
+	struct strbuf partial; /* the line being printed */
+	int matched;
+};
+
+#define MAX_OBSERVERS 8
 
 struct proc {
 	char *id;
@@ -49,6 +69,24 @@ struct proc {
 	int stopped; /* the grader ended it: its death by signal is no crash */
 	int shown;   /* its output is in the details already */
 	struct exit_status status;
+	struct observer obs[MAX_OBSERVERS];
+	int nobs;
+	struct line_watch *watch;
+};
+
+struct pending_observer {
+	char *id;
+	struct observer o;
+};
+
+struct use_state {
+	const struct check_use *use;
+	void *state;
+};
+
+struct ctx;
+struct check_run {
+	struct ctx *c;
 };
 
 struct ctx {
@@ -61,6 +99,12 @@ struct ctx {
 	struct verdict v;
 	const char *workdir; /* cwd and memcheck log folder of the processes */
 	int aborted;
+	struct check_run run; /* what check units see of this */
+	struct pending_observer *pending;
+	size_t npending;
+	struct use_state *states;
+	size_t nstates;
+	int uses_seed;
 };
 
 static const char *
@@ -110,13 +154,43 @@ show_outputs(struct strbuf *d, struct proc *p)
 /* Reads what fd has, at most max_reads times: a flood (from the process, or
  * a child that shares its pipe) must not keep the loop from its deadlines. */
 static void
-drain_fd(int *fd, struct capture *c, int max_reads)
+watch_feed(struct line_watch *w, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && !w->matched; i++) {
+		if (buf[i] != '\n') {
+			if (w->partial.len < 4096)
+				sb_add(&w->partial, &buf[i], 1);
+			continue;
+		}
+		w->matched = w->partial.buf && regexec(&w->rx, w->partial.buf, 0, NULL, 0) == 0;
+		w->partial.len = 0;
+		if (w->partial.buf)
+			w->partial.buf[0] = '\0';
+	}
+}
+
+/* What arrived on stream (0 stdout, 1 stderr, 2 Valgrind's log) of p. */
+static void
+feed(struct proc *p, int stream, const char *buf, size_t n)
+{
+	capture_add(stream == 0 ? &p->out : stream == 1 ? &p->err : &p->log, buf, n);
+	if (stream == 2)
+		return;
+	for (int i = 0; i < p->nobs; i++)
+		if (p->obs[i].err == stream)
+			p->obs[i].fn(p->obs[i].state, buf, n);
+	if (stream == 0 && p->watch)
+		watch_feed(p->watch, buf, n);
+}
+
+static void
+drain_fd(int *fd, struct proc *p, int stream, int max_reads)
 {
 	static char buf[65536]; /* one process, one loop: not on the stack */
 	for (int reads = 0; reads < max_reads; reads++) {
 		ssize_t n = read(*fd, buf, sizeof buf);
 		if (n > 0) {
-			capture_add(c, buf, (size_t)n);
+			feed(p, stream, buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -137,7 +211,7 @@ reap(struct ctx *c)
 		;
 	int st;
 	pid_t pid;
-	while ((pid = wait_retry(-1, &st, WNOHANG)) > 0) {
+	while ((pid = sandbox_reap(&st)) > 0) {
 		for (size_t i = 0; i < c->nprocs; i++) {
 			struct proc *p = &c->procs[i];
 			if (p->child.pid != pid || !p->running)
@@ -146,11 +220,11 @@ reap(struct ctx *c)
 			exit_status_decode(st, &p->status);
 			/* Everything it wrote is in the pipes now. */
 			if (p->child.out_fd >= 0)
-				drain_fd(&p->child.out_fd, &p->out, 64);
+				drain_fd(&p->child.out_fd, p, 0, 64);
 			if (p->child.err_fd >= 0)
-				drain_fd(&p->child.err_fd, &p->err, 64);
+				drain_fd(&p->child.err_fd, p, 1, 64);
 			if (p->log_fd >= 0)
-				drain_fd(&p->log_fd, &p->log, 64);
+				drain_fd(&p->log_fd, p, 2, 64);
 		}
 	}
 }
@@ -195,11 +269,11 @@ pump(struct ctx *c, int64_t until_ms, cond_fn cond, void *arg, int tick_ms)
 				if (!pfd[k].revents)
 					continue;
 				if (pfd[k].fd == p->child.out_fd)
-					drain_fd(&p->child.out_fd, &p->out, 16);
+					drain_fd(&p->child.out_fd, p, 0, 16);
 				else if (pfd[k].fd == p->child.err_fd)
-					drain_fd(&p->child.err_fd, &p->err, 16);
+					drain_fd(&p->child.err_fd, p, 1, 16);
 				else if (pfd[k].fd == p->log_fd)
-					drain_fd(&p->log_fd, &p->log, 16);
+					drain_fd(&p->log_fd, p, 2, 16);
 			}
 		}
 		if (pfd[0].revents)
@@ -355,6 +429,27 @@ until(const struct ctx *c, int ms)
 	return t < c->deadline ? t : c->deadline;
 }
 
+/* An argument, with {seed} replaced by the run's seed. */
+static void
+push_arg(struct ctx *c, struct strvec *argv, const char *arg)
+{
+	const char *at = strstr(arg, "{seed}");
+	if (!at) {
+		sv_push(argv, arg);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	for (; at; at = strstr(arg, "{seed}")) {
+		sb_add(&sb, arg, (size_t)(at - arg));
+		sb_addf(&sb, "%ld", c->env->seed);
+		arg = at + 6;
+	}
+	sb_adds(&sb, arg);
+	sv_push(argv, sb.buf);
+	sb_release(&sb);
+	c->uses_seed = 1;
+}
+
 static struct proc *
 spawn(struct ctx *c, const struct step *s, const char *id)
 {
@@ -399,7 +494,7 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 	memcheck_prepare(p->memcheck, env->valgrind, 3, &argv, &envv);
 	sv_push(&argv, path);
 	for (size_t i = 0; i < s->nargs; i++)
-		sv_push(&argv, s->args[i]);
+		push_arg(c, &argv, s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++)
 		sv_pushf(&envv, "%s=%s", s->env[i].key, s->env[i].value);
 
@@ -441,6 +536,9 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 		fcntl(p->log_fd, F_SETFL, O_NONBLOCK);
 	p->inner_pid = sandbox_inner_pid(p->child.pid);
 	p->running = 1;
+	for (size_t i = 0; i < c->npending; i++)
+		if (!strcmp(c->pending[i].id, p->id) && p->nobs < MAX_OBSERVERS)
+			p->obs[p->nobs++] = c->pending[i].o;
 	c->nprocs++;
 	free(path);
 	return p;
@@ -554,14 +652,217 @@ report_gone(struct ctx *c, struct proc *p, const char *expected)
 	sb_release(&d);
 }
 
+static const char *
+name_outer_pid(pid_t pid, void *arg)
+{
+	struct ctx *c = arg;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].running && c->procs[i].child.pid == pid)
+			return who(&c->procs[i]);
+	return NULL;
+}
+
 static void
 report_hang(struct ctx *c, struct proc *p, enum status st, const char *msg)
 {
 	struct strbuf d = STRBUF_INIT;
-	probe_hang(p->child.pid, &d);
+	probe_hang(p->child.pid, &d, name_outer_pid, c);
+	/* Its children may be what it waits for (a consumer that never sees
+	 * the end of its pipe): say what each of them is doing too. */
+	struct pinfo *v;
+	size_t n = pinfo_list(&v), shown = 0;
+	for (size_t i = 0; i < n && shown < MAX_HANG_CHILDREN; i++) {
+		if (v[i].pid == p->child.pid || v[i].state == 'Z' || !pinfo_in_tree(v, n, p->child.pid, v[i].pid))
+			continue;
+		sb_addf(&d, "  its %s pid %d (%s):\n", v[i].ppid == p->child.pid ? "child" : "descendant",
+			(int)sandbox_inner_pid(v[i].pid), v[i].comm);
+		probe_hang(v[i].pid, &d, name_outer_pid, c);
+		shown++;
+	}
+	free(v);
 	show_outputs(&d, p);
 	verdict_add(&c->v, st, msg, d.buf);
 	sb_release(&d);
+}
+
+/* ---- what check units see (check.h) ----------------------------------- */
+
+struct proc *
+check_find(struct check_run *r, const char *id)
+{
+	return find_proc(r->c, id);
+}
+
+size_t
+check_nprocs(struct check_run *r)
+{
+	return r->c->nprocs;
+}
+
+struct proc *
+check_proc_at(struct check_run *r, size_t i)
+{
+	return i < r->c->nprocs ? &r->c->procs[i] : NULL;
+}
+
+const char *
+check_who(const struct proc *p)
+{
+	return who(p);
+}
+
+int
+check_is_student(const struct proc *p)
+{
+	return !p->step->is_ref;
+}
+
+pid_t
+check_pid(const struct proc *p)
+{
+	return p->running ? p->child.pid : 0;
+}
+
+pid_t
+check_inner_pid(const struct proc *p)
+{
+	return p->inner_pid;
+}
+
+int
+check_stopped(const struct proc *p)
+{
+	return p->stopped;
+}
+
+struct proc *
+check_by_pid(struct check_run *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->c->nprocs; i++)
+		if (r->c->procs[i].child.pid == pid)
+			return &r->c->procs[i];
+	return NULL;
+}
+
+struct proc *
+check_by_inner_pid(struct check_run *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->c->nprocs; i++)
+		if (r->c->procs[i].inner_pid == pid)
+			return &r->c->procs[i];
+	return NULL;
+}
+
+const char *
+check_name_pid(struct check_run *r, pid_t pid)
+{
+	return name_outer_pid(pid, r->c);
+}
+
+int
+check_settle(struct check_run *r, struct proc *p)
+{
+	struct ctx *c = r->c;
+	pump(c, until(c, step_timeout(c, p)), cond_settled, p, READY_TICK_MS);
+	return p->running;
+}
+
+static int
+cond_watch_or_exited(struct ctx *c, void *arg)
+{
+	(void)c;
+	struct proc *p = arg;
+	return p->watch->matched || !p->running;
+}
+
+int
+check_wait_line(struct check_run *r, struct proc *p, const char *regex)
+{
+	struct ctx *c = r->c;
+	struct line_watch w = { .partial = STRBUF_INIT };
+	if (regcomp(&w.rx, regex, REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;
+	/* What it printed already (the kept head and tail of it). */
+	size_t len;
+	char *bytes = capture_bytes(&p->out, 0, &len);
+	watch_feed(&w, bytes, len);
+	free(bytes);
+	w.partial.len = 0;
+	if (w.partial.buf)
+		w.partial.buf[0] = '\0';
+	if (!w.matched && p->running) {
+		p->watch = &w;
+		pump(c, until(c, step_timeout(c, p)), cond_watch_or_exited, p, 0);
+		p->watch = NULL;
+	}
+	regfree(&w.rx);
+	sb_release(&w.partial);
+	return w.matched;
+}
+
+void
+check_window(struct check_run *r, int ms)
+{
+	pump(r->c, now_ms() + ms, NULL, NULL, 0);
+}
+
+int
+check_step_ms(struct check_run *r)
+{
+	return r->c->t->limits.step_ms;
+}
+
+const char *
+check_workdir(struct check_run *r)
+{
+	return r->c->workdir;
+}
+
+long
+check_seed(struct check_run *r)
+{
+	return r->c->env->seed;
+}
+
+void
+check_observe(struct check_run *r, const char *id, int err, check_stream_fn fn, void *state)
+{
+	struct ctx *c = r->c;
+	c->pending = xrealloc(c->pending, (c->npending + 1) * sizeof *c->pending);
+	c->pending[c->npending++] = (struct pending_observer){ xstrdup(id), { err, fn, state } };
+}
+
+void
+check_add(struct check_run *r, enum status st, const char *message, const char *details)
+{
+	verdict_add(&r->c->v, st, message, details);
+}
+
+void **
+check_state(struct check_run *r, const struct check_use *use)
+{
+	struct ctx *c = r->c;
+	for (size_t i = 0; i < c->nstates; i++)
+		if (c->states[i].use == use)
+			return &c->states[i].state;
+	c->states = xrealloc(c->states, (c->nstates + 1) * sizeof *c->states);
+	c->states[c->nstates] = (struct use_state){ use, NULL };
+	return &c->states[c->nstates++].state;
+}
+
+static void
+begin_checks(struct ctx *c)
+{
+	for (size_t i = 0; i < c->t->nsteps; i++) {
+		const struct check_use *u = &c->t->steps[i].check;
+		if (c->t->steps[i].kind == STEP_CHECK && u->unit->begin)
+			u->unit->begin(u, &c->run);
+	}
+	for (size_t i = 0; i < c->t->nchecks; i++) {
+		const struct check_use *u = &c->t->checks[i];
+		if (u->unit->begin)
+			u->unit->begin(u, &c->run);
+	}
 }
 
 /* ---- steps ------------------------------------------------------------ */
@@ -711,7 +1012,7 @@ finish(struct ctx *c)
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
 		if (p->log_fd >= 0) /* its children may have held it open: all are dead now */
-			drain_fd(&p->log_fd, &p->log, 64);
+			drain_fd(&p->log_fd, p, 2, 64);
 		if (p->memcheck == MEMCHECK_NONE)
 			continue;
 		size_t len;
@@ -719,6 +1020,12 @@ finish(struct ctx *c)
 		memcheck_collect(p->memcheck, log, len, p->inner_pid, spec->files, spec->nfiles, name_pid, c, &c->v);
 		free(log);
 	}
+	/* The test's own checks, now that every process has ended. */
+	for (size_t i = 0; i < c->t->nchecks && !c->aborted; i++)
+		c->t->checks[i].unit->run(&c->t->checks[i], &c->run);
+	if (c->uses_seed && c->v.status != ST_PASS)
+		sb_addf(&c->v.details, "(note) this run used seed %ld: the same seed (--seed %ld) replays it\n", c->env->seed,
+			c->env->seed);
 	/* A failure is often explained by the peer: what did the others print? */
 	if (c->v.status != ST_PASS) {
 		struct strbuf d = STRBUF_INIT;
@@ -792,6 +1099,8 @@ test_body(void *arg, int report_fd)
 		goto report;
 	}
 	c.workdir = workdir;
+	c.run.c = &c;
+	begin_checks(&c);
 	c.deadline = now_ms() + a->t->limits.wall_ms;
 	if (a->env->mode == ISOLATION_NONE)
 		check_ports_free(&c);
@@ -808,6 +1117,8 @@ test_body(void *arg, int report_fd)
 			step_start(&c, s);
 		else if (s->kind == STEP_RUN)
 			step_run(&c, s);
+		else if (s->kind == STEP_CHECK)
+			s->check.unit->run(&s->check, &c.run);
 		else
 			step_target(&c, s);
 	}
@@ -830,6 +1141,13 @@ report:
 			close(p->child.err_fd);
 	}
 	free(c.procs);
+	for (size_t i = 0; i < c.npending; i++)
+		free(c.pending[i].id);
+	free(c.pending);
+	for (size_t i = 0; i < c.nstates; i++)
+		if (c.states[i].state)
+			(c.states[i].use->unit->drop ? c.states[i].use->unit->drop : free)(c.states[i].state);
+	free(c.states);
 	verdict_release(&c.v);
 	if (c.sigfd >= 0)
 		close(c.sigfd);

@@ -17,6 +17,7 @@ struct grade_env {
 	enum isolation mode;
 	const struct sandbox_bind *binds; /* what of the host the sandbox shows */
 	const char *const *hide;          /* host folders never shown */
+	long seed;                        /* replaces {seed} in arguments */
 };
 
 /* Runs test t and fills status, message, details and duration_ms of r (the

@@ -100,6 +100,7 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/signalfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,6 +110,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "procinfo.h"
 #include "spawn.h"
 #include "syscall_filter.h"
 
@@ -133,6 +135,9 @@ static volatile sig_atomic_t interrupted;
 
 /* In the init: the jail and how programs are started. */
 static pid_t jail_pid = -1;
+static int jail_sock = -1; /* the jail's reports of the orphans it reaped */
+static struct sandbox_orphan *orphans;
+static size_t norphans;
 static struct child_jail trusted_jail = { .pidns_fd = -1, .own_pidns_fd = -1, .mntns_fd = -1, .drop_caps = 1 };
 static struct child_jail student_jail = { .pidns_fd = -1, .own_pidns_fd = -1, .mntns_fd = -1, .new_session = 1,
 					  .drop_caps = 1 };
@@ -478,6 +483,33 @@ setup_namespaces(const struct sandbox_config *cfg, char *err, size_t errlen)
 
 /* ---- the jail --------------------------------------------------------- */
 
+/* Reaps every child that has ended, sending the init a record of each
+ * (pid and session as the jail sees them, name, status); last one of pid
+ * 0 when asked. */
+static void
+reap_orphans(int sock, int mark_end)
+{
+	for (;;) {
+		siginfo_t si = { 0 };
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			break;
+		struct sandbox_orphan o = { .pid = si.si_pid };
+		struct pinfo pi;
+		if (pinfo_get(si.si_pid, &pi) == 0) {
+			o.sid = pi.sid;
+			memcpy(o.comm, pi.comm, sizeof o.comm);
+		}
+		int st;
+		if (waitpid(si.si_pid, &st, 0) == si.si_pid)
+			o.status = st;
+		send(sock, &o, sizeof o, MSG_DONTWAIT | MSG_NOSIGNAL); /* full: dropped, never blocking */
+	}
+	if (mark_end) {
+		struct sandbox_orphan end = { 0 };
+		send(sock, &end, sizeof end, MSG_NOSIGNAL);
+	}
+}
+
 /* pid 1 of the jail's PID namespace: drops the trusted binds from its view,
  * mounts the jail's own proc, lets the init open its namespaces, becomes
  * non-dumpable (no ptrace, no /proc access from programs without
@@ -515,15 +547,28 @@ jail_main(const struct sandbox_config *cfg, int sock)
 	prctl(PR_SET_DUMPABLE, 0);
 	if (write_all(sock, "+", 1) < 0)
 		_exit(3);
-	close(sock);
+	/* Every process it reaps is an orphan (its parent ended without
+	 * waiting for it): the init hears which, for the reaping check.  The
+	 * init asks with 'q' for what is left before it ends us; the reply
+	 * ends with a record of pid 0. */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
-		int st;
-		while (waitpid(-1, &st, WNOHANG) > 0)
+		reap_orphans(sock, 0);
+		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { sock, POLLIN, 0 } };
+		if (poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? -1 : 50) < 0 && errno != EINTR)
+			_exit(3);
+		struct signalfd_siginfo si;
+		while (sfd >= 0 && read(sfd, &si, sizeof si) > 0)
 			;
-		sigwaitinfo(&chld, NULL);
+		if (pfd[1].revents) {
+			char q;
+			if (read(sock, &q, 1) != 1)
+				_exit(0); /* the init is gone */
+			reap_orphans(sock, 1);
+		}
 	}
 }
 
@@ -566,8 +611,79 @@ jail_start(const struct sandbox_config *cfg, char *err, size_t errlen)
 	if (write_all(sv[0], "g", 1) < 0 || read(sv[0], buf, 1) != 1 || buf[0] != '+')
 		rc = errf(err, errlen, "the jail died while starting");
 close_sock:
-	close(sv[0]);
+	if (rc == 0)
+		jail_sock = sv[0];
+	else
+		close(sv[0]);
 	return rc;
+}
+
+static void
+note_orphan(const struct sandbox_orphan *o)
+{
+	if (norphans >= MAX_ORPHANS)
+		return;
+	orphans = xrealloc(orphans, (norphans + 1) * sizeof *orphans);
+	orphans[norphans++] = *o;
+}
+
+/* Reads the jail's records; with until_end, up to its end mark (asked for
+ * with 'q'), at most a second. */
+static void
+read_jail(int until_end)
+{
+	if (jail_sock < 0)
+		return;
+	if (until_end && write_all(jail_sock, "q", 1) < 0)
+		until_end = 0;
+	int64_t end = now_ms() + 1000;
+	for (;;) {
+		struct sandbox_orphan o;
+		ssize_t n = recv(jail_sock, &o, sizeof o, MSG_DONTWAIT);
+		if (n == (ssize_t)sizeof o) {
+			if (o.pid == 0)
+				break;
+			note_orphan(&o);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (!until_end || n == 0 || (n < 0 && errno != EAGAIN) || now_ms() >= end)
+			break;
+		struct pollfd pfd = { jail_sock, POLLIN, 0 };
+		poll(&pfd, 1, (int)(end - now_ms()));
+	}
+}
+
+size_t
+sandbox_orphans(const struct sandbox_orphan **v)
+{
+	read_jail(0);
+	*v = orphans;
+	return norphans;
+}
+
+pid_t
+sandbox_reap(int *status)
+{
+	siginfo_t si = { 0 };
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return -1;
+	if (si.si_pid == 0)
+		return 0;
+	/* Without a jail, orphans come to us (a subreaper): note every child
+	 * reaped; the reaping check tells the test's own from orphans. */
+	struct sandbox_orphan o = { .pid = si.si_pid };
+	struct pinfo pi;
+	int note = current_mode == ISOLATION_NONE && pinfo_get(si.si_pid, &pi) == 0;
+	pid_t pid = wait_retry(si.si_pid, status, 0);
+	if (note && pid > 0) {
+		o.sid = pi.sid;
+		o.status = *status;
+		memcpy(o.comm, pi.comm, sizeof o.comm);
+		note_orphan(&o);
+	}
+	return pid;
 }
 
 const struct child_jail *
@@ -1080,12 +1196,16 @@ sandbox_kill_others(struct strbuf *killed, int settle_ms)
 		struct timespec ts = { 0, 2 * 1000 * 1000 };
 		sigtimedwait(&chld, NULL, &ts);
 		int st;
-		while (wait_retry(-1, &st, WNOHANG) > 0)
+		while (sandbox_reap(&st) > 0)
 			;
 	}
 	/* Kill, reap, look again: done only when no process of ours is alive
 	 * and we have no child left, not even one reparented to us a moment
 	 * ago by a double fork that raced the scan. */
+	/* What ended by itself is reaped and reported before anything is
+	 * killed (the kill below reaches the jail too). */
+	if (jail_pid > 0)
+		read_jail(1);
 	for (int round = 0; round < 200; round++) {
 		pid_t *pids;
 		char **names;
@@ -1110,9 +1230,10 @@ sandbox_kill_others(struct strbuf *killed, int settle_ms)
 		free_names(names, n);
 		int st;
 		pid_t r;
-		while ((r = wait_retry(-1, &st, WNOHANG)) > 0)
+		while ((r = sandbox_reap(&st)) > 0)
 			;
 		if (n == 0 && jail_pid > 0) { /* the rest are dead: the jail may go */
+			read_jail(1); /* after it reaped what is left */
 			kill(jail_pid, SIGKILL);
 			wait_retry(jail_pid, &st, 0);
 			jail_pid = -1;

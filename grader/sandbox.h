@@ -86,6 +86,23 @@ pid_t sandbox_inner_pid(pid_t pid);
  * were. */
 int sandbox_kill_others(struct strbuf *killed, int settle_ms);
 
+/* A process the sandbox reaped because its parent had ended without
+ * waiting for it: pid and session as the program sees them (the session
+ * is the test's process it belongs to), its name, its wait status. */
+struct sandbox_orphan {
+	int pid, sid, status;
+	char comm[32];
+};
+#define MAX_ORPHANS 1024
+
+/* From inside the sandbox: every orphan reaped so far (complete once
+ * sandbox_kill_others() returned).  Without namespaces every child of the
+ * init is listed, the test's own processes too. */
+size_t sandbox_orphans(const struct sandbox_orphan **v);
+/* From inside the sandbox: reaps one ended child (WNOHANG), as waitpid(-1)
+ * would, noting it for sandbox_orphans().  Returns its pid, 0 or -1. */
+pid_t sandbox_reap(int *status);
+
 /* SIGINT, SIGTERM and SIGHUP stop the grader cleanly: sandbox_run()
  * returns -1 and sandbox_interrupted() tells which signal came, so that
  * the caller removes its scratch folder and then dies of that signal. */

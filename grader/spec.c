@@ -6,7 +6,9 @@
  * and all problems are reported in one go, not only the first. */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "check.h"
 #include "spawn.h"
+#include "specparse.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,15 +22,6 @@
 
 #define MAX_DEPTH 64 /* libyaml 0.2.5 has no nesting limit of its own */
 
-enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
-
-struct ynode {
-	enum ytype type;
-	int line, col;
-	char *text;          /* Y_SCALAR */
-	struct ynode **kids; /* Y_SEQ: items; Y_MAP: key, value, key, value... */
-	size_t n;
-};
 
 static void
 ynode_free(struct ynode *n)
@@ -49,16 +42,7 @@ ynode_add(struct ynode *parent, struct ynode *kid)
 	parent->kids[parent->n++] = kid;
 }
 
-struct parser {
-	const char *file;
-	struct strbuf *errors;
-	int nerrors;
-};
-
-static void perr(struct parser *p, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
+void
 perr(struct parser *p, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
@@ -163,7 +147,7 @@ type_name(const struct ynode *n)
 	return n->type == Y_SCALAR ? "a scalar" : n->type == Y_SEQ ? "a list" : "a mapping";
 }
 
-static int
+int
 want(struct parser *p, const struct ynode *n, enum ytype t, const char *what)
 {
 	if (n->type == t)
@@ -173,7 +157,7 @@ want(struct parser *p, const struct ynode *n, enum ytype t, const char *what)
 	return -1;
 }
 
-static char *
+char *
 get_str(struct parser *p, const struct ynode *n, const char *what)
 {
 	if (want(p, n, Y_SCALAR, what) < 0)
@@ -181,7 +165,7 @@ get_str(struct parser *p, const struct ynode *n, const char *what)
 	return xstrdup(n->text);
 }
 
-static int
+int
 get_int(struct parser *p, const struct ynode *n, const char *what, long min, long max, int *out)
 {
 	if (want(p, n, Y_SCALAR, what) < 0)
@@ -198,7 +182,7 @@ get_int(struct parser *p, const struct ynode *n, const char *what, long min, lon
 	return 0;
 }
 
-static int
+int
 get_bool(struct parser *p, const struct ynode *n, const char *what, int *out)
 {
 	if (want(p, n, Y_SCALAR, what) < 0)
@@ -216,7 +200,7 @@ get_bool(struct parser *p, const struct ynode *n, const char *what, int *out)
 }
 
 /* A list of scalars (a lone scalar is taken as a list of one). */
-static int
+int
 get_strlist(struct parser *p, const struct ynode *n, const char *what, char ***out, size_t *count)
 {
 	if (n->type == Y_SCALAR) {
@@ -237,7 +221,7 @@ get_strlist(struct parser *p, const struct ynode *n, const char *what, char ***o
 	return 0;
 }
 
-static void
+void
 free_strlist(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -247,7 +231,7 @@ free_strlist(char **v, size_t n)
 
 /* Iterates over a mapping's keys, reporting duplicates and keys that are not
  * in the allowed list.  Returns the index of the key in allowed, or -1. */
-static int
+int
 key_index(struct parser *p, const struct ynode *map, size_t i, const char *const *allowed, const char *where)
 {
 	const struct ynode *k = map->kids[i];
@@ -289,7 +273,7 @@ parse_memcheck(struct parser *p, const struct ynode *n, int *out)
 	return -1;
 }
 
-static int
+int
 check_regex(struct parser *p, const struct ynode *n, const char *re)
 {
 	regex_t rx;
@@ -464,7 +448,16 @@ parse_env(struct parser *p, const struct ynode *n, struct step *s)
 	}
 }
 
-static const char *const step_kinds[] = { "start", "run", "alive", "wait", "stop", NULL };
+static const char *const step_kinds[] = { "start", "run", "alive", "wait", "stop", "check", NULL };
+
+static int
+has_key(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2)
+		if (map->kids[i]->type == Y_SCALAR && !strcmp(map->kids[i]->text, key))
+			return 1;
+	return 0;
+}
 
 static void
 parse_step(struct parser *p, const struct ynode *n, struct step *s)
@@ -478,6 +471,11 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 	s->kind = (enum step_kind)-1;
 	if (want(p, n, Y_MAP, "a step") < 0)
 		return;
+	if (has_key(n, "check")) {
+		s->kind = STEP_CHECK;
+		check_parse(p, n, CHECK_AT_STEP, &s->check);
+		return;
+	}
 	const struct ynode *only_for_procs = NULL, *ready = NULL, *repeat = NULL;
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
@@ -537,7 +535,7 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 		}
 	}
 	if ((int)s->kind == -1) {
-		perr(p, n->line, n->col, "a step needs one of: start, run, alive, wait, stop");
+		perr(p, n->line, n->col, "a step needs one of: start, run, alive, wait, stop, check");
 		return;
 	}
 	if (s->kind > STEP_RUN && only_for_procs)
@@ -570,14 +568,52 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* Does a start or run step among the first n of t name the process id?
+ * "ID#K" names the K-th run of a repeated step. */
+static int
+names_process(const struct test_spec *t, size_t n, const char *id)
+{
+	for (size_t j = 0; j < n; j++) {
+		const struct step *s = &t->steps[j];
+		if (s->kind > STEP_RUN || !s->id)
+			continue;
+		size_t len = strlen(s->id);
+		if (!strcmp(s->id, id))
+			return 1;
+		if (s->kind == STEP_RUN && s->repeat > 1 && !strncmp(s->id, id, len) && id[len] == '#') {
+			char *end;
+			long k = strtol(id + len + 1, &end, 10);
+			if (!*end && end != id + len + 1 && k >= 1 && k <= s->repeat)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+check_use_refs(struct parser *p, const struct test_spec *t, size_t nsteps, const struct check_use *use)
+{
+	for (size_t k = 0; k < use->nids; k++)
+		if (!names_process(t, nsteps, use->ids[k]))
+			perr(p, use->line, use->col, "check \"%s\" names \"%s\", no process %sof test \"%s\"",
+			     use->unit ? use->unit->name : "?", use->ids[k], nsteps < t->nsteps ? "started earlier in a step " : "",
+			     t->name ? t->name : "?");
+}
+
 /* Cross-references inside a test: programs exist, ids are unique and known. */
 static void
 check_test_refs(struct parser *p, struct lab_spec *spec, struct test_spec *t)
 {
+	for (size_t i = 0; i < t->nchecks; i++)
+		check_use_refs(p, t, t->nsteps, &t->checks[i]);
 	for (size_t i = 0; i < t->nsteps; i++) {
 		struct step *s = &t->steps[i];
 		if ((int)s->kind == -1)
 			continue;
+		if (s->kind == STEP_CHECK) {
+			check_use_refs(p, t, i, &s->check);
+			continue;
+		}
 		if (s->kind <= STEP_RUN && s->program) {
 			if (s->is_ref ? !spec_ref(spec, s->program) : !spec_program(spec, s->program))
 				perr(p, s->line, s->col, "test \"%s\" uses unknown %s \"%s\"", t->name ? t->name : "?",
@@ -606,13 +642,13 @@ static void
 parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struct test_spec *t)
 {
 	static const char *const keys[] = { "name", "description", "points", "visible", "memcheck",
-					     "leftovers", "limits", "steps", NULL };
+					     "leftovers", "limits", "steps", "checks", NULL };
 	t->visible = 1;
 	t->leftovers_fail = 1;
 	t->limits = spec->limits;
 	if (want(p, n, Y_MAP, "a test") < 0)
 		return;
-	const struct ynode *steps = NULL, *limits = NULL;
+	const struct ynode *steps = NULL, *limits = NULL, *checks = NULL;
 	int has_points = 0, has_name = 0; /* present, even if invalid: reported once */
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
@@ -650,10 +686,26 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 		case 7:
 			steps = v;
 			break;
+		case 8:
+			checks = v;
+			break;
 		}
 	}
 	if (limits)
 		parse_limits(p, limits, &t->limits);
+	if (checks && want(p, checks, Y_SEQ, "checks") == 0) {
+		t->checks = xcalloc(checks->n + 1, sizeof *t->checks);
+		for (size_t i = 0; i < checks->n; i++) {
+			const struct ynode *c = checks->kids[i];
+			if (want(p, c, Y_MAP, "a check") < 0)
+				continue;
+			if (!has_key(c, "check")) {
+				perr(p, c->line, c->col, "a check needs \"check: UNIT\"");
+				continue;
+			}
+			check_parse(p, c, CHECK_AT_END, &t->checks[t->nchecks++]);
+		}
+	}
 	if (!has_name)
 		perr(p, n->line, n->col, "a test needs a name");
 	if (!has_points)
@@ -856,8 +908,12 @@ spec_release(struct lab_spec *spec)
 			free(s->ready.text);
 			matcher_release(&s->expect.out);
 			matcher_release(&s->expect.err);
+			check_use_release(&s->check);
 		}
 		free(t->steps);
+		for (size_t j = 0; j < t->nchecks; j++)
+			check_use_release(&t->checks[j]);
+		free(t->checks);
 		free(t->name);
 		free(t->description);
 	}
@@ -938,5 +994,5 @@ memcheck_name(int mode)
 const char *
 step_kind_name(enum step_kind k)
 {
-	return (unsigned)k <= STEP_STOP ? step_kinds[k] : "?";
+	return (unsigned)k <= STEP_CHECK ? step_kinds[k] : "?";
 }

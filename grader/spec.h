@@ -9,11 +9,12 @@
 
 #include <stddef.h>
 
+#include "check.h"
 #include "util.h"
 
 enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEMCHECK_ASAN };
 
-enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP };
+enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP, STEP_CHECK };
 
 enum ready_kind { READY_NONE, READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_MQUEUE, READY_STDOUT };
 
@@ -59,6 +60,7 @@ struct step {
 	struct ready ready;
 	int memcheck; /* MEMCHECK_INHERIT unless the step sets it */
 	struct expect expect;
+	struct check_use check; /* STEP_CHECK */
 };
 
 struct limits {
@@ -72,6 +74,8 @@ struct test_spec {
 	struct limits limits;
 	struct step *steps;
 	size_t nsteps;
+	struct check_use *checks; /* run after the last step */
+	size_t nchecks;
 };
 
 struct program_spec {
