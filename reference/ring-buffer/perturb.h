@@ -11,24 +11,27 @@
  *
  * The pauses are the perturbation, never synchronisation: nothing waits for
  * them to end, and the ring works the same without them.  Most are short
- * bursts of sched_yield (the peer gets the CPU for a moment, the ring moves
- * by a few slots); a few are sleeps of 0.1 to 1 ms, long enough for the peer
- * to empty or fill the ring and block on it.  At these rates 100 000 items
- * meet about 24 sleeps and 200 bursts: some 15 ms of pauses in all.
+ * sleeps of 10 to 100 us (the peer runs on for a moment, the ring moves by a
+ * few slots); a few are sleeps of 0.1 to 1 ms, long enough for the peer to
+ * empty or fill the ring and block on it.  At these rates 100 000 items meet
+ * about 200 short and 24 long pauses: some 30 ms in all.  Sleeping, rather
+ * than yielding the CPU, keeps a peer that spins (a student's busy-waiting
+ * program) from taking whole time slices from the reference on a loaded
+ * machine: a sleeper that wakes up gets the CPU back at once.
  */
 #ifndef PERTURB_H
 #define PERTURB_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <time.h>
 
 #define PERTURB_SLEEP_EVERY 4096u  /* one item in 4096 (on average) sleeps ... */
 #define PERTURB_SLEEP_MIN_US 100u  /* ... between 0.1 ... */
 #define PERTURB_SLEEP_MAX_US 1000u /* ... and 1 ms */
-#define PERTURB_YIELD_EVERY 512u   /* one in 512 yields the CPU ... */
-#define PERTURB_YIELD_MAX 8u       /* ... 1 to 8 times */
+#define PERTURB_SHORT_EVERY 512u   /* one in 512 sleeps ... */
+#define PERTURB_SHORT_MIN_US 10u   /* ... between 10 ... */
+#define PERTURB_SHORT_MAX_US 100u  /* ... and 100 us */
 
 struct perturb {
 	int on;
@@ -53,6 +56,15 @@ perturb_init(struct perturb *p, int on, uint64_t seed)
 	p->state = seed;
 }
 
+static inline void
+perturb_sleep_us(uint64_t us)
+{
+	struct timespec ts = { 0, (long)(us * 1000) };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 /* Called once per item: maybe pause, as the seed decides. */
 static inline void
 perturb_point(struct perturb *p)
@@ -60,16 +72,10 @@ perturb_point(struct perturb *p)
 	if (!p->on)
 		return;
 	uint64_t r = perturb_next(p);
-	if (r % PERTURB_SLEEP_EVERY == 0) {
-		uint64_t us = PERTURB_SLEEP_MIN_US + (r >> 32) % (PERTURB_SLEEP_MAX_US - PERTURB_SLEEP_MIN_US + 1);
-		struct timespec ts = { 0, (long)(us * 1000) };
-
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-	} else if (r % PERTURB_YIELD_EVERY == 1) {
-		for (uint64_t n = 1 + (r >> 32) % PERTURB_YIELD_MAX; n > 0; n--)
-			sched_yield();
-	}
+	if (r % PERTURB_SLEEP_EVERY == 0)
+		perturb_sleep_us(PERTURB_SLEEP_MIN_US + (r >> 32) % (PERTURB_SLEEP_MAX_US - PERTURB_SLEEP_MIN_US + 1));
+	else if (r % PERTURB_SHORT_EVERY == 1)
+		perturb_sleep_us(PERTURB_SHORT_MIN_US + (r >> 32) % (PERTURB_SHORT_MAX_US - PERTURB_SHORT_MIN_US + 1));
 }
 
 #endif
