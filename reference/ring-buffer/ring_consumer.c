@@ -18,12 +18,19 @@
  *    left in /dev/shm even if the consumer is killed midway.  -k keeps it.
  *    There is no sem_destroy: the producer may still be returning from its
  *    last sem_post when the consumer finishes, and the semaphores go away
- *    with the memory anyway.
+ *    with the memory anyway;
+ *  - -r SEED pauses after items chosen by SEED (see perturb.h), so that a
+ *    producer under test meets a full ring at varying moments, the same
+ *    ones again for the same seed.  Its verdict is what a grader checks
+ *    when the producer is the program under test: a slot overwritten before
+ *    it was read shows as items lost (its check word still matches) and a
+ *    slot read before it was written as a bad check word.
  *
- * usage: ring_consumer [-p /name] [-i interval_ms] [-q] [-k]
+ * usage: ring_consumer [-p /name] [-i interval_ms] [-r seed] [-q] [-k]
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "perturb.h"
 #include "ring.h"
 
 static const char *prog = "ring_consumer";
@@ -41,7 +49,7 @@ static const char *prog = "ring_consumer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-p /name] [-i interval_ms] [-q] [-k]\n", prog);
+	fprintf(stderr, "usage: %s [-p /name] [-i interval_ms] [-r seed] [-q] [-k]\n", prog);
 	exit(2);
 }
 
@@ -125,13 +133,14 @@ int
 main(int argc, char **argv)
 {
 	const char *name = RING_SHM_NAME;
-	long interval_ms = 0;
-	int quiet = 0, keep = 0, opt, status = 0;
+	long interval_ms = 0, seed = 0;
+	int quiet = 0, keep = 0, seeded = 0, opt, status = 0;
+	struct perturb perturb;
 	uint64_t expected = 1, problems = 0;
 	struct ring *ring;
 	size_t bytes;
 
-	while ((opt = getopt(argc, argv, "p:i:qk")) != -1) {
+	while ((opt = getopt(argc, argv, "p:i:r:qk")) != -1) {
 		switch (opt) {
 		case 'p':
 			name = optarg;
@@ -139,6 +148,11 @@ main(int argc, char **argv)
 		case 'i':
 			if (parse_long(optarg, 0, 60000, &interval_ms) == -1)
 				usage();
+			break;
+		case 'r':
+			if (parse_long(optarg, 0, LONG_MAX, &seed) == -1)
+				usage();
+			seeded = 1;
 			break;
 		case 'q':
 			quiet = 1;
@@ -152,6 +166,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	perturb_init(&perturb, seeded, (uint64_t)seed);
 	/* Line buffered, with a buffer of our own: each line leaves in one
 	 * write, whole and at once, so nothing is lost if we are killed and the
 	 * lines of processes sharing a pipe never mix.  (With NULL, stdio keeps
@@ -181,6 +196,7 @@ main(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
+		perturb_point(&perturb);
 
 		if (item.check != ring_item_check(item.seq)) {
 			if (problems++ == 0)

@@ -17,9 +17,12 @@
  *    "the name exists" is a valid readiness test;
  *  - cleanup: ring_consumer owns the name and unlinks it.  The producer may
  *    exit before the consumer has drained the ring: the items stay in the
- *    segment, which lives until its name is gone and nobody maps it.
+ *    segment, which lives until its name is gone and nobody maps it;
+ *  - -r SEED pauses before items chosen by SEED (see perturb.h), so that a
+ *    consumer under test meets an empty ring at varying moments, the same
+ *    ones again for the same seed.
  *
- * usage: ring_producer [-n count] [-s slots] [-p /name] [-i interval_ms] [-q]
+ * usage: ring_producer [-n count] [-s slots] [-p /name] [-i interval_ms] [-r seed] [-q]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "perturb.h"
 #include "ring.h"
 
 #define SHM_DIR "/dev/shm"   /* where glibc keeps POSIX shm objects on Linux */
@@ -42,7 +46,7 @@ static const char *prog = "ring_producer";
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-n count] [-s slots] [-p /name] [-i interval_ms] [-q]\n", prog);
+	fprintf(stderr, "usage: %s [-n count] [-s slots] [-p /name] [-i interval_ms] [-r seed] [-q]\n", prog);
 	exit(2);
 }
 
@@ -165,10 +169,12 @@ main(int argc, char **argv)
 {
 	const char *name = RING_SHM_NAME;
 	long count = 10, slots = BUFFER_SIZE, interval_ms = 0;
-	int quiet = 0, opt, status = 0;
+	long seed = 0;
+	int quiet = 0, seeded = 0, opt, status = 0;
+	struct perturb perturb;
 	struct ring *ring;
 
-	while ((opt = getopt(argc, argv, "n:s:p:i:q")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:p:i:r:q")) != -1) {
 		switch (opt) {
 		case 'n':
 			if (parse_long(optarg, 0, LONG_MAX, &count) == -1)
@@ -185,6 +191,11 @@ main(int argc, char **argv)
 			if (parse_long(optarg, 0, 60000, &interval_ms) == -1)
 				usage();
 			break;
+		case 'r':
+			if (parse_long(optarg, 0, LONG_MAX, &seed) == -1)
+				usage();
+			seeded = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -194,6 +205,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	perturb_init(&perturb, seeded, (uint64_t)seed);
 	/* Line buffered, with a buffer of our own: each line leaves in one
 	 * write, whole and at once, so nothing is lost if we are killed and the
 	 * lines of processes sharing a pipe never mix.  (With NULL, stdio keeps
@@ -212,6 +224,7 @@ main(int argc, char **argv)
 	printf("Producer: ring of %ld slots ready at %s\n", slots, name);
 
 	for (long seq = 1; seq <= count; seq++) {
+		perturb_point(&perturb);
 		if (ring_put(ring, (uint64_t)seq) == -1) {
 			status = 1;
 			goto out;
