@@ -467,6 +467,40 @@ START_TEST(check_runs_visible_tests_only)
 }
 END_TEST
 
+/* What a lab provides the build (labs/<lab>/provided/) is what its starter
+ * gives students: the two copies must not drift apart. */
+START_TEST(provided_files_match_starter)
+{
+	DIR *labs = opendir("labs");
+	struct dirent *l;
+	int compared = 0;
+	while (labs && (l = readdir(labs))) {
+		char *dir = xstrfmt("labs/%s/provided", l->d_name);
+		DIR *d = l->d_name[0] == '.' ? NULL : opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char *a = xstrfmt("%s/%s", dir, e->d_name), *b = xstrfmt("labs/%s/starter/%s", l->d_name, e->d_name);
+			size_t na, nb;
+			char *ta = read_file(a, 1 << 20, &na), *tb = read_file(b, 1 << 20, &nb);
+			ck_assert_msg(ta && tb && na == nb && !memcmp(ta, tb, na), "%s and %s differ (or one is missing)", a, b);
+			compared++;
+			free(ta);
+			free(tb);
+			free(a);
+			free(b);
+		}
+		if (d)
+			closedir(d);
+		free(dir);
+	}
+	if (labs)
+		closedir(labs);
+	ck_assert_msg(compared > 0, "no lab provides a file: the ring-buffer lab should");
+}
+END_TEST
+
 static void
 setup_tmp(void)
 {
@@ -497,6 +531,7 @@ main(void)
 	tcase_add_loop_test(tc, bad_input_gets_the_right_status, 0, (int)(sizeof bad_input / sizeof *bad_input));
 	tcase_add_loop_test(tc, formats_are_well_formed, 0, 4);
 	tcase_add_test(tc, check_runs_visible_tests_only);
+	tcase_add_test(tc, provided_files_match_starter);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
