@@ -789,6 +789,8 @@ sandbox_list_queues(struct strvec *out, uid_t uid)
 				dprintf(p[1], "mqueue:/%s\n", e->d_name);
 			}
 		}
+		if (d)
+			closedir(d);
 		_exit(0);
 	}
 	close(p[1]);
