@@ -482,7 +482,6 @@ static const struct {
 	{ "sk_stream_wait_memory", "waiting to send: the peer is not reading" },
 };
 
-/* CPU time (user + system) pid has used so far, in ms; -1 if unknown. */
 int
 probe_port_busy(int port)
 {
@@ -505,19 +504,8 @@ probe_port_busy(int port)
 long
 probe_cpu_ms(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	char *stat = read_file(path, 4096, NULL);
-	if (!stat)
-		return -1;
-	long ms = -1;
-	char *p = strrchr(stat, ')');
-	unsigned long ut, stt;
-	/* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2)
-		ms = (long)((ut + stt) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
-	free(stat);
-	return ms;
+	struct pinfo pi;
+	return pinfo_get(pid, &pi) == 0 ? pi.cpu_ms : -1;
 }
 
 /* "your pipe (pid 2)" or "pid 3 (pipe)": pid as the program knows itself. */

@@ -750,16 +750,10 @@ lock_machine(char *err, size_t errlen)
 }
 
 /* POSIX message queues of uid ("mqueue:/NAME") where the machine has no
- * /dev/mqueue to list them: a child mounts the queue filesystem in a mount
+ * /dev/mqueue to list them (sandbox.h): a child mounts the queue filesystem in a mount
  * namespace of its own (root only; the machine's mounts are not touched)
  * and names them through a pipe.  Without it a queue a test left would be
  * found, full or owned by another test's uid, by every later test. */
-static void
-list_queues_privately(struct strvec *out, uid_t uid)
-{
-	sandbox_list_queues(out, uid);
-}
-
 void
 sandbox_list_queues(struct strvec *out, uid_t uid)
 {
@@ -820,7 +814,7 @@ sandbox_list_queues(struct strvec *out, uid_t uid)
 static void
 list_shared_objects(struct strvec *out, uid_t uid)
 {
-	list_queues_privately(out, uid);
+	sandbox_list_queues(out, uid);
 	static const char *const dirs[] = { "/dev/shm", "/dev/mqueue", "/tmp" };
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		DIR *d = opendir(dirs[i]);
@@ -1155,82 +1149,41 @@ unlock:
 	return rc;
 }
 
-/* The pids that are not us: in a PID namespace everything but pid 1, else
- * all our descendants (we are their subreaper, so orphans are ours too). */
-struct proc_entry {
-	pid_t pid, ppid;
-	char state;
-	char *comm;
-	int ours;
-};
-
-static size_t
-scan_procs(struct proc_entry **out)
-{
-	size_t n = 0, cap = 64;
-	struct proc_entry *v = xmalloc(cap * sizeof *v);
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0)
-			continue;
-		char path[64], *stat;
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		if (!(stat = read_file(path, 4096, NULL)))
-			continue;
-		/* pid (comm) state ppid ...: comm may hold spaces and parens. */
-		char *close_paren = strrchr(stat, ')'), *open_paren = strchr(stat, '(');
-		char state;
-		long ppid;
-		if (close_paren && open_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2) {
-			if (n == cap)
-				v = xrealloc(v, (cap *= 2) * sizeof *v);
-			struct strbuf comm = STRBUF_INIT;
-			sb_add_printable(&comm, open_paren + 1, (size_t)(close_paren - open_paren - 1));
-			v[n++] = (struct proc_entry){ (pid_t)pid, (pid_t)ppid, state, sb_detach(&comm), 0 };
-		}
-		free(stat);
-	}
-	if (d)
-		closedir(d);
-	*out = v;
-	return n;
-}
-
 /* The live processes that are not us, with their names (both arrays are the
  * caller's to free, the names with free_names). */
 static size_t
 list_others(pid_t **out, char ***names, size_t *running)
 {
-	struct proc_entry *v;
-	size_t n = scan_procs(&v), count = 0;
+	/* The pids that are not us: in a PID namespace everything but pid 1,
+	 * else all our descendants (we are their subreaper, so orphans are
+	 * ours too). */
+	struct pinfo *v;
+	size_t n = pinfo_list(&v), count = 0;
+	char *ours = xcalloc(n + 1, 1);
 	pid_t self = getpid();
 	for (size_t i = 0; i < n; i++)
-		v[i].ours = v[i].pid != self && v[i].pid != jail_pid && (current_mode == ISOLATION_NAMESPACES || v[i].ppid == self);
+		ours[i] = v[i].pid != self && v[i].pid != jail_pid && (current_mode == ISOLATION_NAMESPACES || v[i].ppid == self);
 	/* Without a PID namespace, follow the tree down from our children. */
 	for (int changed = current_mode == ISOLATION_NONE; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < n && !v[i].ours; j++)
-				if (v[j].ours && v[i].ppid == v[j].pid)
-					v[i].ours = changed = 1;
+			for (size_t j = 0; j < n && !ours[i]; j++)
+				if (ours[j] && v[i].ppid == v[j].pid)
+					ours[i] = 1, changed = 1;
 	}
 	pid_t *pids = xmalloc((n + 1) * sizeof *pids);
 	char **comms = xcalloc(n + 1, sizeof *comms);
 	if (running)
 		*running = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].ours && v[i].state != 'Z') { /* a zombie is only waiting to be reaped */
+		if (ours[i] && v[i].state != 'Z') { /* a zombie is only waiting to be reaped */
 			if (running && v[i].state == 'R')
 				(*running)++;
 			pids[count] = v[i].pid;
-			comms[count++] = v[i].comm;
-		} else {
-			free(v[i].comm);
+			comms[count++] = xstrdup(v[i].comm);
 		}
 	}
+	free(ours);
 	free(v);
 	*out = pids;
 	*names = comms;
