@@ -110,6 +110,7 @@ int
 grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
 	  struct sandbox_info *iso, char *err, size_t errlen)
 {
+	int64_t started = now_ms();
 	memset(rep, 0, sizeof *rep);
 	rep->lab = spec->name;
 	rep->submission = o->submission;
@@ -178,11 +179,16 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		b.log = NULL;
 	}
 	rep->tests = xcalloc(spec->ntests + 1, sizeof *rep->tests);
+	rep->skipped = xcalloc(spec->ntests + 1, sizeof *rep->skipped);
 	for (size_t i = 0; i < spec->ntests; i++) {
 		const struct test_spec *t = &spec->tests[i];
-		if (!selected(o, t))
+		if (!selected(o, t)) {
+			rep->skipped[rep->nskipped++] = (struct skipped_test){ xstrdup(t->name), (int)i + 1, t->points,
+									       t->visible };
 			continue;
+		}
 		struct graded_test *r = &rep->tests[rep->ntests++];
+		r->number = (int)i + 1;
 		r->name = xstrdup(t->name);
 		r->description = xstrdup(t->description ? t->description : "");
 		r->max_score = t->points;
@@ -206,6 +212,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	free(ref);
 	free(lib);
 	free(valgrind);
+	rep->duration_ms = (long)(now_ms() - started);
 out:
 	build_result_release(&b);
 	sv_clear(&hide);
@@ -228,6 +235,9 @@ grade_release(struct grade_report *rep)
 	for (size_t i = 0; i < rep->ntests; i++)
 		graded_test_release(&rep->tests[i]);
 	free(rep->tests);
+	for (size_t i = 0; i < rep->nskipped; i++)
+		free(rep->skipped[i].name);
+	free(rep->skipped);
 	free(rep->build_log);
 	memset(rep, 0, sizeof *rep);
 }

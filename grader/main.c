@@ -169,22 +169,44 @@ cmd_list(const struct install *in, int argc, char **argv)
 	return rc;
 }
 
+/* A machine format is written even when nothing could be graded, saying
+ * why (status "error"): a CI job or Gradescope then shows the reason, not
+ * a missing file or a silent 0.  The text format has said it on stderr. */
+static void
+write_error_report(struct grade_report *rep, const char *format, const char *output, const char *why)
+{
+	char err[1024];
+	if (!strcmp(format, "text"))
+		return;
+	rep->error = why;
+	if (report_write_file(rep, format, output, err, sizeof err) < 0)
+		fprintf(stderr, "grader: internal error: %s\n", err);
+}
+
 static int
 grade(const struct install *in, struct grade_options *o, const char *format, const char *output)
 {
 	struct lab_spec spec;
+	struct grade_report none = { .lab = o->lab_arg, .submission = o->submission, .build_status = "ok",
+				     .seed = o->seed };
+	char *why = NULL;
 	int rc = load_spec(in, o->lab_arg, &spec);
-	if (rc)
+	if (rc) {
+		why = xstrfmt("the lab spec \"%s\" could not be loaded; `grader validate %s` says why", o->lab_arg,
+			      o->lab_arg);
 		goto out;
+	}
+	none.lab = spec.name;
 	if (!is_dir(o->submission)) {
-		fprintf(stderr, "grader: submission folder \"%s\" does not exist or is not a folder\n", o->submission);
+		why = xstrfmt("submission folder \"%s\" does not exist or is not a folder", o->submission);
+		fprintf(stderr, "grader: %s\n", why);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	for (char *const *n = o->only; n && *n; n++)
 		if (!spec_test(&spec, *n)) {
-			fprintf(stderr, "grader: lab \"%s\" has no test \"%s\" (see: grader list %s)\n", spec.name, *n,
-				o->lab_arg);
+			why = xstrfmt("lab \"%s\" has no test \"%s\"", spec.name, *n);
+			fprintf(stderr, "grader: %s (see: grader list %s)\n", why, o->lab_arg);
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -199,6 +221,7 @@ grade(const struct install *in, struct grade_options *o, const char *format, con
 		/* A refusal (no isolation) is the environment's, not an internal error. */
 		fprintf(stderr, grc == -2 ? "grader: %s\n" : "grader: internal error: %s\n", err);
 		rc = EXIT_INTERNAL;
+		write_error_report(&rep, format, output, err);
 	} else if (report_write_file(&rep, format, output, err, sizeof err) < 0) {
 		fprintf(stderr, "grader: internal error: %s\n", err);
 		rc = EXIT_INTERNAL;
@@ -213,6 +236,9 @@ grade(const struct install *in, struct grade_options *o, const char *format, con
 	}
 	grade_release(&rep);
 out:
+	if (why)
+		write_error_report(&none, format, output, why);
+	free(why);
 	spec_release(&spec);
 	return rc;
 }

@@ -206,13 +206,45 @@ jstr(const char *text)
 	return j;
 }
 
+const char *
+report_status(const struct grade_report *g)
+{
+	int failed = 0, build_failed = strcmp(or_empty(g->build_status), "ok") != 0;
+	if (g->error)
+		return "error";
+	for (size_t i = 0; i < g->ntests; i++) {
+		if (g->tests[i].status == ST_ERROR)
+			return "error";
+		build_failed |= g->tests[i].status == ST_BUILD_FAILED;
+		failed |= g->tests[i].status != ST_PASS;
+	}
+	return build_failed ? "build_failed" : failed ? "failed" : "passed";
+}
+
+/* Why a lab's test is in no report of this run. */
+static const char *
+skip_reason(const struct skipped_test *s)
+{
+	return s->visible ? "not selected (--test)" : "hidden test, not run: only the visible tests were selected";
+}
+
+static const char *const not_run_after_build = "not run: the build failed";
+
 static json_t *
 test_json(const struct graded_test *t)
 {
-	return json_pack("{s:o, s:s, s:i, s:i, s:b, s:I, s:o, s:o, s:o, s:o}", "name", jstr(t->name), "status",
-			 status_name(t->status), "score", t->score, "max_score", t->max_score, "visible", t->visible,
-			 "duration_ms", (json_int_t)t->duration_ms, "message", jstr(t->message), "details",
-			 jstr(t->details), "reproduce", jstr(t->reproduce), "description", jstr(t->description));
+	return json_pack("{s:o, s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:o, s:o, s:o}", "name", jstr(t->name), "number",
+			 t->number, "status", status_name(t->status), "score", t->score, "max_score", t->max_score,
+			 "visible", t->visible, "duration_ms", (json_int_t)t->duration_ms, "message", jstr(t->message),
+			 "details", jstr(t->details), "reproduce", jstr(t->reproduce), "description",
+			 jstr(t->description));
+}
+
+static json_t *
+skipped_json(const struct skipped_test *s)
+{
+	return json_pack("{s:o, s:i, s:i, s:b, s:s}", "name", jstr(s->name), "number", s->number, "max_score",
+			 s->max_score, "visible", s->visible, "reason", skip_reason(s));
 }
 
 static int
@@ -234,30 +266,157 @@ append(json_t *array, json_t *item)
 	return item ? json_array_append_new(array, item) : -1;
 }
 
+/* Sets key of o to value; a NULL value fails the report. */
+static int
+set(json_t *o, const char *key, json_t *value)
+{
+	return o && value ? json_object_set_new(o, key, value) : (json_decref(value), -1);
+}
+
 static int
 write_json(FILE *f, const struct grade_report *g)
 {
-	json_t *tests = json_array();
-	int rc = tests ? 0 : -1;
+	json_t *tests = json_array(), *skipped = json_array();
+	int rc = tests && skipped ? 0 : -1;
 	for (size_t i = 0; i < g->ntests && rc == 0; i++)
 		rc = append(tests, test_json(&g->tests[i]));
+	for (size_t i = 0; i < g->nskipped && rc == 0; i++)
+		rc = append(skipped, skipped_json(&g->skipped[i]));
 	if (rc < 0) {
 		json_decref(tests);
+		json_decref(skipped);
 		return -1;
 	}
-	json_t *o = json_pack("{s:o, s:o, s:i, s:i, s:{s:o, s:i, s:o}, s:{s:o, s:o}, s:I, s:o}", "lab", jstr(g->lab),
-			      "submission", jstr(g->submission), "score", g->score, "max_score", g->max_score,
-			      "build", "status", jstr(g->build_status), "warnings", g->build_warnings, "log",
-			      jstr(g->build_log), "isolation", "mode", jstr(g->isolation_mode), "detail",
-			      jstr(g->isolation_detail), "seed", (json_int_t)g->seed, "tests", tests);
+	json_t *o = json_pack("{s:o, s:o, s:s, s:i, s:i, s:{s:o, s:i, s:o}, s:{s:o, s:o}, s:I, s:I, s:o, s:o}", "lab",
+			      jstr(g->lab), "submission", jstr(g->submission), "status", report_status(g), "score",
+			      g->score, "max_score", g->max_score, "build", "status", jstr(g->build_status), "warnings",
+			      g->build_warnings, "log", jstr(g->build_log), "isolation", "mode", jstr(g->isolation_mode),
+			      "detail", jstr(g->isolation_detail), "seed", (json_int_t)g->seed, "duration_ms",
+			      (json_int_t)g->duration_ms, "tests", tests, "skipped", skipped);
+	if (g->error && set(o, "error", jstr(g->error)) < 0) {
+		json_decref(o);
+		return -1;
+	}
 	return dump_json(f, o);
 }
 
-/* Raw: callers make it safe for their format. */
-static char *
-test_output(const struct graded_test *t)
+/* At most max_lines lines of text (0: all), with a note of how many more;
+ * raw: callers make it safe for their format. */
+static void
+add_lines(struct strbuf *sb, const char *text, int max_lines)
 {
-	return xstrfmt("%s\n%sreproduce: %s\n", or_empty(t->message), or_empty(t->details), or_empty(t->reproduce));
+	const char *p = or_empty(text);
+	int n = 0;
+	for (; *p && (max_lines == 0 || n < max_lines); n++) {
+		size_t len = strcspn(p, "\n");
+		sb_add(sb, p, len);
+		sb_adds(sb, "\n");
+		p += len + (p[len] == '\n');
+	}
+	if (*p) {
+		int more = 0;
+		for (; *p; more++)
+			p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
+		sb_addf(sb, "[... %d more line%s]\n", more, more == 1 ? "" : "s");
+	}
+}
+
+/* ---- Gradescope results.json ----------------------------------------------
+ * Per Gradescope's autograder specification: a test's "status" is only
+ * "passed" or "failed", so its output begins with a word saying which kind
+ * of failure it was; every text is "text" format (no HTML or Markdown from a
+ * program's bytes is ever rendered); hidden tests are "after_published"
+ * (shown when the instructor publishes the grades; Gradescope then hides the
+ * total from the student until then). */
+
+#define GRADESCOPE_LOG_LINES 200
+
+static const char *
+gradescope_word(enum status st)
+{
+	switch (st) {
+	case ST_PASS: return "PASSED";
+	case ST_FAIL: return "FAILED";
+	case ST_CRASH: return "CRASHED";
+	case ST_TIMEOUT: return "TIMED OUT";
+	case ST_BUILD_FAILED: return "NOT RUN";
+	case ST_ERROR: break;
+	}
+	return "GRADER ERROR";
+}
+
+static char *
+gradescope_test_output(const struct graded_test *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (t->status == ST_PASS) {
+		sb_adds(&sb, "PASSED");
+		if (t->description && *t->description)
+			sb_addf(&sb, ": %s", t->description);
+		sb_adds(&sb, "\n");
+		return sb_detach(&sb);
+	}
+	if (t->status == ST_BUILD_FAILED) {
+		sb_addf(&sb, "NOT RUN: your code did not build, so this test could not run (the compiler's messages are at the top).\n");
+		return sb_detach(&sb);
+	}
+	sb_addf(&sb, "%s: %s\n", gradescope_word(t->status), or_empty(t->message));
+	if (t->status == ST_ERROR)
+		sb_adds(&sb, "This is a problem of the grading machine, not of your program: the test counts 0 until your instructor regrades it.\n");
+	if (t->description && *t->description)
+		sb_addf(&sb, "\nWhat it checks: %s\n", t->description);
+	if (t->details && *t->details)
+		sb_addf(&sb, "\n%s", t->details);
+	if (t->details && *t->details && t->details[strlen(t->details) - 1] != '\n')
+		sb_adds(&sb, "\n");
+	if (t->reproduce && *t->reproduce)
+		sb_addf(&sb, "\nTo run just this test: %s\n", t->reproduce);
+	return sb_detach(&sb);
+}
+
+/* What the student reads above the tests: the score, the compiler's
+ * messages when the build failed or warned, and grader errors in words
+ * that do not blame them. */
+static char *
+gradescope_summary(const struct grade_report *g)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (g->error) {
+		sb_addf(&sb, "The autograder could not grade this submission. This is a problem of the grading setup, not of your code:\n%s\n\nThe score of 0 only stands in until your instructor fixes the problem and regrades.\n", g->error);
+		return sb_detach(&sb);
+	}
+	size_t errors = 0;
+	for (size_t i = 0; i < g->ntests; i++)
+		errors += g->tests[i].status == ST_ERROR;
+	sb_addf(&sb, "Score: %d/%d\n", g->score, g->max_score);
+	if (errors)
+		sb_addf(&sb, "\n%zu test%s could not be run reliably on the grading machine (not a problem of your code); %s 0 until your instructor regrades.\n",
+			errors, errors == 1 ? "" : "s", errors == 1 ? "it counts" : "they count");
+	if (strcmp(or_empty(g->build_status), "ok")) {
+		sb_adds(&sb, "\nYour code did not build, so no test could run. The compiler said:\n\n");
+		add_lines(&sb, g->build_log, GRADESCOPE_LOG_LINES);
+	} else if (g->build_warnings) {
+		sb_addf(&sb, "\nThe compiler warned %d time%s:\n\n", g->build_warnings, g->build_warnings == 1 ? "" : "s");
+		add_lines(&sb, g->build_log, GRADESCOPE_LOG_LINES);
+	}
+	return sb_detach(&sb);
+}
+
+static json_t *
+gradescope_test(const struct graded_test *t)
+{
+	char *out = gradescope_test_output(t);
+	char number[16];
+	snprintf(number, sizeof number, "%d", t->number);
+	json_t *o = json_pack("{s:o, s:s, s:i, s:i, s:s, s:o, s:s, s:s, s:[s, s], s:s, s:{s:s, s:I, s:o}}", "name",
+			      jstr(t->name), "number", number, "score", t->score, "max_score", t->max_score, "status",
+			      t->status == ST_PASS ? "passed" : "failed", "output", jstr(out), "output_format", "text",
+			      "name_format", "text", "tags", status_name(t->status), t->visible ? "visible" : "hidden",
+			      "visibility", t->visible ? "visible" : "after_published", "extra_data", "status",
+			      status_name(t->status), "duration_ms", (json_int_t)t->duration_ms, "reproduce",
+			      jstr(t->reproduce));
+	free(out);
+	return o;
 }
 
 static int
@@ -265,25 +424,40 @@ write_gradescope(FILE *f, const struct grade_report *g)
 {
 	json_t *tests = json_array();
 	int rc = tests ? 0 : -1;
-	for (size_t i = 0; i < g->ntests && rc == 0; i++) {
-		const struct graded_test *t = &g->tests[i];
-		char *out = t->status == ST_PASS ? xstrdup("") : test_output(t);
-		rc = append(tests, json_pack("{s:o, s:i, s:i, s:s, s:o, s:s}", "name", jstr(t->name), "score",
-					     t->score, "max_score", t->max_score, "status",
-					     t->status == ST_PASS ? "passed" : "failed", "output", jstr(out),
-					     "visibility", t->visible ? "visible" : "after_published"));
-		free(out);
-	}
+	for (size_t i = 0; i < g->ntests && rc == 0; i++)
+		rc = append(tests, gradescope_test(&g->tests[i]));
+	/* A grader error still leaves a visible line in the test list, so
+	 * that it reads as what it is, not as a failed submission. */
+	if (g->error && rc == 0)
+		rc = append(tests, json_pack("{s:s, s:s, s:i, s:i, s:s, s:o, s:s, s:[s], s:s}", "name",
+					     "Autograder error (not your code)", "number", "0", "score", 0,
+					     "max_score", 0, "status", "failed", "output", jstr(g->error),
+					     "output_format", "text", "tags", "error", "visibility", "visible"));
 	if (rc < 0) {
 		json_decref(tests);
 		return -1;
 	}
-	char *summary = xstrfmt("build: %s, %d warnings; isolation: %s", or_empty(g->build_status),
-				g->build_warnings, or_empty(g->isolation_mode));
-	json_t *o = json_pack("{s:i, s:o, s:o}", "score", g->score, "output", jstr(summary), "tests", tests);
+	char *summary = gradescope_summary(g);
+	/* Gradescope's execution_time is in whole seconds. */
+	json_t *o = json_pack("{s:i, s:I, s:o, s:s, s:s, s:s, s:s, s:{s:s, s:o, s:o, s:I, s:{s:o, s:i}, s:{s:o, s:o}}, s:o}",
+			      "score", g->score, "execution_time", (json_int_t)((g->duration_ms + 999) / 1000),
+			      "output", jstr(summary), "output_format", "text", "test_output_format", "text",
+			      "test_name_format", "text", "stdout_visibility", "hidden", "extra_data", "status",
+			      report_status(g), "lab", jstr(g->lab), "error", g->error ? jstr(g->error) : json_null(),
+			      "seed", (json_int_t)g->seed, "build", "status", jstr(g->build_status), "warnings",
+			      g->build_warnings, "isolation", "mode", jstr(g->isolation_mode), "detail",
+			      jstr(g->isolation_detail), "tests", tests);
 	free(summary);
 	return dump_json(f, o);
 }
+
+/* ---- JUnit XML ---------------------------------------------------------------
+ * Valid against docs/schemas/junit.xsd (the Jenkins/Ant JUnit schema): one
+ * <testsuite> per submission, named and classed "LAB.SUBMISSION" so that
+ * the reports of a class merge without colliding; a "build" test case
+ * first (its failure holds the compiler's messages); a lab's tests not run
+ * are <skipped>; points are <properties> of the suite (the schema allows
+ * none in a test case) and repeated in each test case's <system-out>. */
 
 /* Text made safe, then escaped for XML.  In an attribute, newlines and tabs
  * are character references, or the parser would turn them into spaces. */
@@ -306,44 +480,179 @@ xml_escape(FILE *f, const char *text, int attribute)
 	free(safe);
 }
 
+/* The submission's name as a JUnit class: the last name of its path (a
+ * folder "." or ".." by its real name), dots made '_' so that a report
+ * viewer does not split it into packages.  Raw bytes; the caller escapes. */
+static char *
+submission_id(const char *path)
+{
+	char *copy = xstrdup(or_empty(path));
+	size_t len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+	char *id = NULL;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		char *real = realpath(*copy ? copy : ".", NULL);
+		const char *rbase = real && strrchr(real, '/') ? strrchr(real, '/') + 1 : "";
+		id = xstrdup(*rbase ? rbase : "submission");
+		free(real);
+	} else {
+		id = xstrdup(base);
+	}
+	free(copy);
+	for (char *p = id; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	return id;
+}
+
+static void
+xml_property(FILE *f, const char *name, const char *value)
+{
+	fputs("    <property name=\"", f);
+	xml_escape(f, name, 1);
+	fputs("\" value=\"", f);
+	xml_escape(f, value, 1);
+	fputs("\"/>\n", f);
+}
+
+static void
+xml_property_int(FILE *f, const char *name, long value)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%ld", value);
+	xml_property(f, name, v);
+}
+
+static void
+junit_properties(FILE *f, const struct grade_report *g)
+{
+	fputs("  <properties>\n", f);
+	xml_property(f, "lab", g->lab);
+	xml_property(f, "submission", g->submission);
+	xml_property(f, "status", report_status(g));
+	xml_property_int(f, "score", g->score);
+	xml_property_int(f, "max_score", g->max_score);
+	xml_property(f, "build", g->build_status);
+	xml_property_int(f, "build_warnings", g->build_warnings);
+	xml_property(f, "isolation", g->isolation_mode);
+	xml_property_int(f, "seed", g->seed);
+	if (g->error)
+		xml_property(f, "error", g->error);
+	for (size_t i = 0; i < g->ntests; i++) {
+		char *name = xstrfmt("score:%s", g->tests[i].name);
+		char *value = xstrfmt("%d/%d", g->tests[i].score, g->tests[i].max_score);
+		xml_property(f, name, value);
+		free(name);
+		free(value);
+	}
+	fputs("  </properties>\n", f);
+}
+
+static void
+junit_case_open(FILE *f, const char *classname, const char *name, long ms)
+{
+	fputs("  <testcase classname=\"", f);
+	xml_escape(f, classname, 1);
+	fputs("\" name=\"", f);
+	xml_escape(f, name, 1);
+	fprintf(f, "\" time=\"%.3f\">\n", ms / 1000.0);
+}
+
+/* <failure>, <error> or <skipped> with a message and text. */
+static void
+junit_outcome(FILE *f, const char *tag, const char *type, const char *message, const char *text)
+{
+	fprintf(f, "    <%s type=\"%s\" message=\"", tag, type);
+	xml_escape(f, message, 1);
+	fputs("\">", f);
+	xml_escape(f, text, 0);
+	fprintf(f, "</%s>\n", tag);
+}
+
+static void
+junit_build(FILE *f, const struct grade_report *g, const char *classname, long ms)
+{
+	junit_case_open(f, classname, "build", ms);
+	if (g->error) {
+		junit_outcome(f, "error", "error", "the grader could not grade this submission", g->error);
+	} else if (strcmp(or_empty(g->build_status), "ok")) {
+		junit_outcome(f, "failure", "build_failed", "the submission does not build", g->build_log);
+	} else if (g->build_warnings) {
+		fputs("    <system-out>", f);
+		xml_escape(f, g->build_log, 0);
+		fputs("</system-out>\n", f);
+	}
+	fputs("  </testcase>\n", f);
+}
+
+static void
+junit_test(FILE *f, const struct graded_test *t, const char *classname)
+{
+	junit_case_open(f, classname, t->name, t->duration_ms);
+	if (t->status == ST_BUILD_FAILED) {
+		fprintf(f, "    <skipped message=\"%s\"/>\n", not_run_after_build);
+	} else if (t->status != ST_PASS) {
+		char *text = xstrfmt("%s\n%sreproduce: %s\n", or_empty(t->message), or_empty(t->details),
+				     or_empty(t->reproduce));
+		junit_outcome(f, t->status == ST_ERROR ? "error" : "failure", status_name(t->status), t->message, text);
+		free(text);
+	}
+	fprintf(f, "    <system-out>points: %d/%d%s\n", t->score, t->max_score, t->visible ? "" : " (hidden test)");
+	if (t->description && *t->description) {
+		fputs("checks: ", f);
+		xml_escape(f, t->description, 0);
+		fputc('\n', f);
+	}
+	fputs("</system-out>\n  </testcase>\n", f);
+}
+
 static void
 write_junit(FILE *f, const struct grade_report *g)
 {
-	size_t failures = 0, errors = 0;
+	size_t failures = 0, errors = 0, skipped = g->nskipped;
 	long total_ms = 0;
+	int build_failed = strcmp(or_empty(g->build_status), "ok") != 0;
+	failures += build_failed && !g->error;
+	errors += g->error != NULL;
 	for (size_t i = 0; i < g->ntests; i++) {
 		enum status st = g->tests[i].status;
-		failures += st == ST_FAIL || st == ST_CRASH || st == ST_TIMEOUT || st == ST_BUILD_FAILED;
+		failures += st == ST_FAIL || st == ST_CRASH || st == ST_TIMEOUT;
 		errors += st == ST_ERROR;
+		skipped += st == ST_BUILD_FAILED;
 		total_ms += g->tests[i].duration_ms;
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"");
+	size_t ntests = 1 + g->ntests + g->nskipped;
+	char *id = submission_id(g->submission);
+	char *classname = xstrfmt("%s.%s", or_empty(g->lab), id);
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"", f);
+	xml_escape(f, classname, 1);
+	fputs("\" package=\"", f);
 	xml_escape(f, g->lab, 1);
-	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", g->ntests, failures, errors,
-		total_ms / 1000.0);
-	for (size_t i = 0; i < g->ntests; i++) {
-		const struct graded_test *t = &g->tests[i];
-		fprintf(f, "  <testcase classname=\"");
-		xml_escape(f, g->lab, 1);
-		fprintf(f, "\" name=\"");
-		xml_escape(f, t->name, 1);
-		fprintf(f, "\" time=\"%.3f\">", t->duration_ms / 1000.0);
-		if (t->status != ST_PASS) {
-			const char *tag = t->status == ST_ERROR ? "error" : "failure";
-			fprintf(f, "\n    <%s type=\"%s\" message=\"", tag, status_name(t->status));
-			xml_escape(f, t->message, 1);
-			fprintf(f, "\">");
-			char *out = test_output(t);
-			xml_escape(f, out, 0);
-			free(out);
-			fprintf(f, "</%s>\n  ", tag);
-		}
-		fprintf(f, "</testcase>\n");
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n", ntests,
+		failures, errors, skipped, (g->duration_ms > total_ms ? g->duration_ms : total_ms) / 1000.0);
+	junit_properties(f, g);
+	junit_build(f, g, classname, g->duration_ms > total_ms ? g->duration_ms - total_ms : 0);
+	for (size_t i = 0; i < g->ntests; i++)
+		junit_test(f, &g->tests[i], classname);
+	for (size_t i = 0; i < g->nskipped; i++) {
+		junit_case_open(f, classname, g->skipped[i].name, 0);
+		fprintf(f, "    <skipped message=\"%s\"/>\n", skip_reason(&g->skipped[i]));
+		fputs("  </testcase>\n", f);
 	}
-	fprintf(f, "</testsuite>\n</testsuites>\n");
+	fputs("</testsuite>\n</testsuites>\n", f);
+	free(classname);
+	free(id);
 }
 
-/* A YAML scalar for a TAP diagnostic: a JSON string is one. */
+/* ---- TAP version 13 ----------------------------------------------------------
+ * A "build" point first, then every test of the lab in its order; tests not
+ * run are "ok ... # SKIP" (the build point already failed when the build
+ * did).  A failure's YAML block holds the status, the points, and the
+ * expected and actual text of the finding, as Perl's TAP::Parser reads it. */
+
+/* A one-line YAML scalar: a JSON string is one that TAP::Parser reads. */
 static void
 tap_scalar(FILE *f, const char *text)
 {
@@ -353,30 +662,142 @@ tap_scalar(FILE *f, const char *text)
 	json_decref(s);
 }
 
+/* key: | and text made safe, every line indented (an empty line too:
+ * TAP::Parser ends the block at a line with less indentation). */
+static void
+tap_block(FILE *f, const char *key, const char *text, size_t len)
+{
+	char *raw = xstrfmt("%.*s", (int)len, text);
+	char *safe = safe_text(raw, LINES);
+	fprintf(f, "  %s: |\n", key);
+	for (const char *p = safe; *p;) {
+		size_t n = strcspn(p, "\n");
+		fprintf(f, "      %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	free(safe);
+	free(raw);
+}
+
+/* The kind of a section of a test's details: the checks write "expected
+ * ..." and "actual ..." headers in column 0, their lines indented or
+ * behind "| ", and a diff under "... line by line (- expected, + actual):". */
+static const char *
+section_kind(const char *line)
+{
+	size_t n = strcspn(line, "\n");
+	if (!strncmp(line, "expected", 8))
+		return "expected";
+	if (!strncmp(line, "actual ", 7))
+		return "actual";
+	const char *diff = strstr(line, "line by line (- expected, + actual)");
+	if (diff && (size_t)(diff - line) < n)
+		return "diff";
+	return NULL;
+}
+
+/* Writes the expected, actual and diff sections of details (the first of
+ * each) as their own keys, and the rest under "details". */
+static void
+tap_details(FILE *f, const char *details)
+{
+	const char *kinds[] = { "expected", "actual", "diff" };
+	const char *start[3] = { NULL }, *end[3] = { NULL };
+	struct strbuf rest = STRBUF_INIT;
+	const char *p = or_empty(details);
+	while (*p) {
+		const char *kind = section_kind(p);
+		int k = -1;
+		for (int i = 0; kind && i < 3; i++)
+			if (!strcmp(kind, kinds[i]) && !start[i])
+				k = i;
+		const char *q = p + strcspn(p, "\n");
+		q += *q == '\n';
+		/* A section runs on over its indented or "| " lines. */
+		while (*q && (*q == ' ' || *q == '\t' || *q == '|' || (k >= 0 && !strncmp(q, "missing:", 8)) ||
+			      (k >= 0 && !strncmp(q, "not expected:", 13)))) {
+			q += strcspn(q, "\n");
+			q += *q == '\n';
+		}
+		if (k >= 0) {
+			start[k] = p;
+			end[k] = q;
+		} else {
+			sb_add(&rest, p, (size_t)(q - p));
+		}
+		p = q;
+	}
+	for (int i = 0; i < 3; i++)
+		if (start[i])
+			tap_block(f, kinds[i], start[i], (size_t)(end[i] - start[i]));
+	if (rest.len)
+		tap_block(f, "details", rest.buf, rest.len);
+	sb_release(&rest);
+}
+
+/* A test's name in a TAP line: a '#' would start a directive (# SKIP). */
+static void
+tap_name(FILE *f, const char *text)
+{
+	char *name = safe_text(text, ONE_LINE);
+	for (const char *s = name; *s; s++) {
+		if (*s == '#' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	free(name);
+}
+
+static void
+tap_test(FILE *f, const struct graded_test *t, size_t n)
+{
+	if (t->status == ST_BUILD_FAILED) {
+		fprintf(f, "ok %zu - ", n);
+		tap_name(f, t->name);
+		fprintf(f, " # SKIP %s\n", not_run_after_build);
+		return;
+	}
+	fprintf(f, "%s %zu - ", t->status == ST_PASS ? "ok" : "not ok", n);
+	tap_name(f, t->name);
+	fputc('\n', f);
+	if (t->status == ST_PASS)
+		return;
+	fprintf(f, "  ---\n  message: ");
+	tap_scalar(f, t->message);
+	fprintf(f, "\n  severity: %s\n  status: %s\n  score: %d\n  max_score: %d\n  visible: %s\n  duration_ms: %ld\n",
+		t->status == ST_ERROR ? "error" : "fail", status_name(t->status), t->score, t->max_score,
+		t->visible ? "true" : "false", t->duration_ms);
+	tap_details(f, t->details);
+	fprintf(f, "  reproduce: ");
+	tap_scalar(f, t->reproduce);
+	fprintf(f, "\n  ...\n");
+}
+
 static void
 write_tap(FILE *f, const struct grade_report *g)
 {
-	fprintf(f, "TAP version 13\n1..%zu\n", g->ntests);
-	for (size_t i = 0; i < g->ntests; i++) {
-		const struct graded_test *t = &g->tests[i];
-		fprintf(f, "%s %zu - ", t->status == ST_PASS ? "ok" : "not ok", i + 1);
-		/* A '#' would start a directive (# SKIP, # TODO) in the description. */
-		char *name = safe_text(t->name, ONE_LINE);
-		for (const char *s = name; *s; s++) {
-			if (*s == '#')
-				fputc('\\', f);
-			fputc(*s, f);
-		}
-		free(name);
-		fputc('\n', f);
-		if (t->status == ST_PASS)
-			continue;
-		fprintf(f, "  ---\n  status: %s\n  message: ", status_name(t->status));
-		tap_scalar(f, t->message);
-		fprintf(f, "\n  reproduce: ");
-		tap_scalar(f, t->reproduce);
-		fprintf(f, "\n  ...\n");
+	size_t n = 1;
+	fprintf(f, "TAP version 13\n1..%zu\n", 1 + g->ntests + g->nskipped);
+	int build_ok = !g->error && !strcmp(or_empty(g->build_status), "ok");
+	fprintf(f, "%s %zu - build\n", build_ok ? "ok" : "not ok", n++);
+	if (!build_ok || g->build_warnings) {
+		fprintf(f, "  ---\n  message: ");
+		tap_scalar(f, g->error ? g->error
+				       : build_ok ? "the compiler warned" : "the submission does not build");
+		fprintf(f, "\n  severity: %s\n  status: %s\n  score: %d\n  max_score: %d\n",
+			g->error ? "error" : build_ok ? "warning" : "fail", report_status(g), g->score, g->max_score);
+		if (g->build_log && *g->build_log)
+			tap_block(f, "log", g->build_log, strlen(g->build_log));
+		fprintf(f, "  ...\n");
 	}
+	for (size_t i = 0; i < g->ntests; i++)
+		tap_test(f, &g->tests[i], n++);
+	for (size_t i = 0; i < g->nskipped; i++) {
+		fprintf(f, "ok %zu - ", n++);
+		tap_name(f, g->skipped[i].name);
+		fprintf(f, " # SKIP %s\n", skip_reason(&g->skipped[i]));
+	}
+	fprintf(f, "# score: %d/%d\n", g->score, g->max_score);
 }
 
 int

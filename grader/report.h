@@ -7,6 +7,13 @@
 
 #include "result.h"
 
+/* A test of the lab that this run did not select (--visible-only, --test):
+ * the machine formats list it as skipped rather than drop it. */
+struct skipped_test {
+	char *name; /* owned */
+	int number, max_score, visible;
+};
+
 struct grade_report {
 	const char *lab, *submission;
 	int score, max_score;
@@ -15,9 +22,22 @@ struct grade_report {
 	char *build_log; /* owned by the report */
 	const char *isolation_mode, *isolation_detail;
 	long seed;
+	long duration_ms; /* the whole grading: build and tests */
 	struct graded_test *tests;
 	size_t ntests;
+	struct skipped_test *skipped; /* owned */
+	size_t nskipped;
+	/* Set when the grading could not be done at all (exit status 2 or 3):
+	 * the machine formats still write a whole document that says so, with
+	 * status "error", so that a CI job or Gradescope shows the reason
+	 * instead of a missing file or a silent 0.  Borrowed. */
+	const char *error;
 };
+
+/* The outcome of a whole grading, as the machine formats name it:
+ * "error" (the grader or the machine failed, exit status 3; wins over the
+ * rest), "build_failed", "failed" (exit status 1) or "passed" (0). */
+const char *report_status(const struct grade_report *g);
 
 /* Every string of g is borrowed and may hold any bytes (a student
  * program's output, a non-UTF-8 folder name): each format shows them

@@ -28,6 +28,7 @@ int status_from_name(const char *name);
 struct graded_test {
 	char *name, *description;
 	enum status status;
+	int number; /* 1-based position in the lab spec: stable under --test and --visible-only */
 	int score, max_score, visible;
 	long duration_ms;
 	char *message, *details, *reproduce;
