@@ -85,7 +85,12 @@ junit_ok() { # FILE SUITE FAILURES
 		return
 	}
 	got=$(xmllint --xpath 'concat(/testsuites/testsuite/@name, " ", /testsuites/testsuite/@failures)' "$1")
-	[ "$got" = "$2 $3" ] || mismatch "suite and failures \"$got\", expected \"$2 $3\""
+	if [ "$got" != "$2 $3" ]; then
+		mismatch "suite and failures \"$got\", expected \"$2 $3\""
+		for name in $(xmllint --xpath '//testcase[failure or error]/@name' "$1" 2>/dev/null | sed 's/ name="\([^"]*\)"/\1 /g'); do
+			echo "    $name: $(xmllint --xpath "string(//testcase[@name='$name']/*[self::failure or self::error]/@message)" "$1")"
+		done
+	fi
 }
 
 for case in good-alt:0:0 bug-slide-code:1:3; do

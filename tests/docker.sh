@@ -16,7 +16,8 @@
 # Under A and B the report must say isolation.mode "namespaces" and every
 # verdict must be expected.json's (a good-* fixture must pass every test).
 # Under the default profile `grader grade` must refuse (exit 3, "refusing to
-# run a submission without isolation", naming `grader doctor`), and
+# run a submission without isolation", naming `grader doctor`, a JSON report
+# whose status is error and which says so), and
 # `grader grade --allow-unisolated` must give, for every test, the expected
 # verdict or `error` (a port still in use without namespaces is the machine's
 # fault, never the student's), never another one.  In every case the exit
@@ -163,14 +164,16 @@ grade() {
 		note="exit $rc, $counts"
 		;;
 	default)
-		# 1. refused: exit 3, the message, no report.
+		# 1. refused: exit 3, the message, and a JSON report that says so
+		#    (status error, the refusal as its error, no test run).
 		run_grade default "$fx" "$out.refused" --format json
 		t1=$t
 		bad1=
 		[ "$rc" -eq 3 ] || bad1="grade exit $rc, expected 3 (refusal); "
 		grep -q "$REFUSAL" "$out.refused.err" || bad1="${bad1}no \"$REFUSAL\" on stderr; "
 		grep -q 'grader doctor' "$out.refused.err" || bad1="${bad1}stderr does not name grader doctor; "
-		[ -s "$out.refused" ] && bad1="${bad1}a report on stdout although refused; "
+		jq -e --arg r "$REFUSAL" '.status == "error" and (.tests | length) == 0 and (.error | contains($r))' \
+			"$out.refused" >/dev/null 2>&1 || bad1="${bad1}the report does not say it refused (status error, no tests); "
 		# 2. --allow-unisolated: expected verdict or error, test by test.
 		run_grade default "$fx" "$out" --allow-unisolated --format json
 		check_report "$fx" "$out" none "$rc" 1
