@@ -330,6 +330,9 @@ add_lines(struct strbuf *sb, const char *text, int max_lines)
  * total from the student until then). */
 
 #define GRADESCOPE_LOG_LINES 200
+/* A test's evidence on a web page: enough to see what went wrong, not a
+ * program's whole flood (the JSON report has all of it). */
+#define GRADESCOPE_DETAIL_LINES 300
 
 static const char *
 gradescope_word(enum status st)
@@ -365,10 +368,10 @@ gradescope_test_output(const struct graded_test *t)
 		sb_adds(&sb, "This is a problem of the grading machine, not of your program: the test counts 0 until your instructor regrades it.\n");
 	if (t->description && *t->description)
 		sb_addf(&sb, "\nWhat it checks: %s\n", t->description);
-	if (t->details && *t->details)
-		sb_addf(&sb, "\n%s", t->details);
-	if (t->details && *t->details && t->details[strlen(t->details) - 1] != '\n')
+	if (t->details && *t->details) {
 		sb_adds(&sb, "\n");
+		add_lines(&sb, t->details, GRADESCOPE_DETAIL_LINES);
+	}
 	if (t->reproduce && *t->reproduce)
 		sb_addf(&sb, "\nTo run just this test: %s\n", t->reproduce);
 	return sb_detach(&sb);

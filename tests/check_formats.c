@@ -426,6 +426,34 @@ START_TEST(gradescope_is_valid)
 }
 END_TEST
 
+/* A program's flood of output is folded on Gradescope's page (the JSON
+ * report keeps all of it), and the fold says how much was left out. */
+START_TEST(gradescope_folds_long_evidence)
+{
+	struct crafted c;
+	crafted_init(&c, FAILED);
+	struct strbuf flood = STRBUF_INIT;
+	sb_adds(&flood, "actual your server's stdout:\n");
+	for (int i = 1; i <= 1000; i++)
+		sb_addf(&flood, "| line %d\n", i);
+	c.t[1].details = flood.buf;
+	char *path = write_report(&c.g, "gradescope", "flood");
+	json_valid(GRADESCOPE_SCHEMA, path);
+	json_t *j = load_json(path);
+	const char *out = json_string_value(json_object_get(json_array_get(json_object_get(j, "tests"), 1), "output"));
+	ck_assert_ptr_nonnull(out);
+	int lines = 0;
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	ck_assert_msg(lines < 320, "%d lines", lines);
+	ck_assert_msg(strstr(out, "| line 299\n[... 701 more lines]\n"), "%s", out + strlen(out) - 200);
+	json_decref(j);
+	sb_release(&flood);
+	free(c.g.build_log);
+	free(path);
+}
+END_TEST
+
 START_TEST(junit_is_valid)
 {
 	struct crafted c;
@@ -603,6 +631,7 @@ formats_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, json_is_valid, 0, NSCENARIOS);
 	tcase_add_loop_test(tc, gradescope_is_valid, 0, NSCENARIOS);
+	tcase_add_test(tc, gradescope_folds_long_evidence);
 	tcase_add_loop_test(tc, junit_is_valid, 0, NSCENARIOS);
 	tcase_add_loop_test(tc, tap_is_valid, 0, NSCENARIOS);
 	suite_add_tcase(s, tc);
