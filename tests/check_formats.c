@@ -233,6 +233,19 @@ START_TEST(tap_parser_rejects_broken_tap)
 }
 END_TEST
 
+/* The CI examples of docs/ci/ are YAML with what their CI reads
+ * (tests/ci_examples.sh runs them for real, with a Docker engine). */
+START_TEST(ci_examples_are_valid_yaml)
+{
+	char *py = python(), *out;
+	const char *args[] = { py, "tests/formats/ci_yaml.py", NULL };
+	int rc = run(&out, args, NULL);
+	ck_assert_msg(rc == 0, "docs/ci: %s", out);
+	free(out);
+	free(py);
+}
+END_TEST
+
 /* ---- crafted reports ---- */
 
 /* What a hostile program can put in a report: nonchars, lone surrogates,
@@ -624,6 +637,7 @@ formats_suite(void)
 	tcase_add_loop_test(tc, xmllint_rejects_broken_junit, 0, (int)(sizeof bad_junit / sizeof *bad_junit));
 	tcase_add_test(tc, jsonschema_rejects_broken_json);
 	tcase_add_test(tc, tap_parser_rejects_broken_tap);
+	tcase_add_test(tc, ci_examples_are_valid_yaml);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("crafted");

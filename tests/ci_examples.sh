@@ -35,39 +35,7 @@ mismatch() {
 }
 
 echo "== YAML of docs/ci"
-"$PY" - "$work" <<'PY' || fails=$((fails + 1))
-import sys, yaml
-work = sys.argv[1]
-gh = yaml.safe_load(open("docs/ci/github-actions.yml"))
-gl = yaml.safe_load(open("docs/ci/gitlab-ci.yml"))
-problems = []
-on = gh.get("on", gh.get(True))  # YAML 1.1 reads the key on as true
-if not on or "push" not in on:
-    problems.append("github: not run on push")
-job = gh["jobs"]["grade"]
-steps = {s.get("name", s.get("uses", "")): s for s in job["steps"]}
-for name in ("Pull the grader", "Grade", "Publish the JUnit report", "Fail unless every test passed"):
-    if name not in steps:
-        problems.append("github: no step %r" % name)
-if "junit" not in steps.get("Publish the JUnit report", {}).get("uses", ""):
-    problems.append("github: the report is not published by a JUnit action")
-if gh.get("permissions", {}).get("checks") != "write":
-    problems.append("github: no checks: write permission for the check run")
-for name in ("Pull the grader", "Grade"):
-    open("%s/%s.sh" % (work, name.split()[0].lower()), "w").write(steps[name]["run"])
-open(work + "/env", "w").write("".join("%s=%s\n" % kv for kv in job["env"].items()))
-g = gl["grade"]
-if g["artifacts"]["reports"]["junit"] != "junit.xml" or g["artifacts"]["when"] != "always":
-    problems.append("gitlab: junit.xml is not an artifacts:reports:junit kept always")
-if g["image"].get("entrypoint") != [""]:
-    problems.append("gitlab: the image's entry point is not overridden")
-open(work + "/gitlab.sh", "w").write("\n".join(g["script"]) + "\n")
-open(work + "/gitlab.env", "w").write("".join("%s=%s\n" % kv for kv in g["variables"].items()))
-for p in problems:
-    print("  " + p)
-print("  github: %d steps; gitlab: %d script lines" % (len(job["steps"]), len(g["script"])))
-sys.exit(1 if problems else 0)
-PY
+"$PY" tests/formats/ci_yaml.py "$work" || fails=$((fails + 1))
 
 # A `docker` that skips `pull` (the image is local) and runs the rest.
 mkdir -p "$work/bin"
