@@ -184,7 +184,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		const struct test_spec *t = &spec->tests[i];
 		if (!selected(o, t)) {
 			rep->skipped[rep->nskipped++] = (struct skipped_test){ xstrdup(t->name), (int)i + 1, t->points,
-									       t->visible };
+									       t->visible, o->visible_only && !t->visible };
 			continue;
 		}
 		struct graded_test *r = &rep->tests[rep->ntests++];

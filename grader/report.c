@@ -225,7 +225,7 @@ report_status(const struct grade_report *g)
 static const char *
 skip_reason(const struct skipped_test *s)
 {
-	return s->visible ? "not selected (--test)" : "hidden test, not run: only the visible tests were selected";
+	return s->hidden_only ? "hidden test, not run: only the visible tests were selected" : "not selected (--test)";
 }
 
 static const char *const not_run_after_build = "not run: the build failed";

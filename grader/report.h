@@ -12,6 +12,7 @@
 struct skipped_test {
 	char *name; /* owned */
 	int number, max_score, visible;
+	int hidden_only; /* left out as hidden by --visible-only, else by --test */
 };
 
 struct grade_report {

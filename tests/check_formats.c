@@ -303,7 +303,7 @@ crafted_init(struct crafted *c, enum scenario sc)
 		c->t[n++] = test("hostile \xff\x1b[31m<name> # TODO", ST_FAIL, 2, 1);
 		c->t[n++] = test("crashes", ST_CRASH, 1, 0);
 		c->t[n++] = test("hangs", ST_TIMEOUT, 1, 1);
-		c->s[k++] = (struct skipped_test){ "hidden \xef\xbf\xbe one", 6, 3, 0 };
+		c->s[k++] = (struct skipped_test){ "hidden \xef\xbf\xbe one", 6, 3, 0, 1 };
 		break;
 	case ERRORED:
 		c->t[n++] = test("passes", ST_PASS, 2, 1);
@@ -598,6 +598,11 @@ START_TEST(real_selection_lists_the_rest)
 		json_t *j = load_json(path);
 		ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "passed");
 		ck_assert_uint_eq(json_array_size(json_object_get(j, "skipped")), 10);
+		/* hidden or not, they were left out by --test */
+		json_t *s;
+		size_t i;
+		json_array_foreach(json_object_get(j, "skipped"), i, s)
+			ck_assert_str_eq(json_string_value(json_object_get(s, "reason")), "not selected (--test)");
 		json_decref(j);
 	} else if (!strcmp(formats[_i], "junit")) {
 		xpath_is(path, "count(//testcase[skipped])", "10");
