@@ -1,6 +1,9 @@
 # IPC Lab Grader.  `make` builds the grader and every reference program;
 # `make test` runs the project's own tests; see README.md.
 
+# The grader's version, compiled in (grader --version, results): only here.
+VERSION := 0.9.0
+
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
@@ -54,6 +57,15 @@ $(PREFIX_STAMP): | $(B)/obj
 
 $(B)/obj/main.o: grader/main.c $(PREFIX_STAMP) | $(B)/obj
 	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' $(CFLAGS) -c $< -o $@
+
+# version.o has VERSION compiled in: a stamp named after it rebuilds it.
+VERSION_STAMP := $(B)/obj/version-$(VERSION).stamp
+$(VERSION_STAMP): | $(B)/obj
+	rm -f $(B)/obj/version-*.stamp
+	touch $@
+
+$(B)/obj/version.o: grader/version.c $(VERSION_STAMP) | $(B)/obj
+	$(CC) $(REQ_FLAGS) -DGRADER_VERSION='"$(VERSION)"' $(CFLAGS) -c $< -o $@
 
 $(B)/grader: $(B)/obj/main.o $(GRADER_OBJ)
 	$(CC) $(CFLAGS) $(LDSAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)

@@ -118,6 +118,11 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	rep->isolation_detail = iso->detail;
 	rep->build_status = "ok";
 	rep->build_log = xstrdup("");
+	for (size_t i = 0; i < spec->ntests; i++)
+		if (o->visible_only && !spec->tests[i].visible) {
+			rep->hidden_not_run++;
+			rep->hidden_points_not_run += spec->tests[i].points;
+		}
 	/* Untrusted code never runs unisolated unless the caller says it is
 	 * their own (grader check, --allow-unisolated). */
 	if (iso->mode != ISOLATION_NAMESPACES && (o->require_isolation || !o->allow_unisolated)) {
@@ -178,6 +183,9 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		b.log = NULL;
 	}
 	rep->tests = xcalloc(spec->ntests + 1, sizeof *rep->tests);
+	size_t total = 0;
+	for (size_t i = 0; i < spec->ntests; i++)
+		total += selected(o, &spec->tests[i]);
 	for (size_t i = 0; i < spec->ntests; i++) {
 		const struct test_spec *t = &spec->tests[i];
 		if (!selected(o, t))
@@ -188,6 +196,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		r->max_score = t->points;
 		r->visible = t->visible;
 		r->reproduce = reproduce(o, t->name);
+		if (o->progress)
+			o->progress(o->progress_arg, r, rep->ntests - 1, total, 0);
 		if (b.status != BUILD_OK) {
 			r->status = ST_BUILD_FAILED;
 			r->message = xstrdup(b.message);
@@ -200,6 +210,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		r->score = r->status == ST_PASS ? t->points : 0;
 		rep->score += r->score;
 		rep->max_score += t->points;
+		if (o->progress)
+			o->progress(o->progress_arg, r, rep->ntests - 1, total, 1);
 	}
 	free(bin);
 	free(asan);

@@ -17,6 +17,13 @@ struct grade_report {
 	long seed;
 	struct graded_test *tests;
 	size_t ntests;
+	/* Hidden tests left out by --visible-only (grader check), so that a
+	 * student's 10/10 is not read as the final grade. */
+	int hidden_not_run, hidden_points_not_run;
+	/* The text report only: ANSI colours (the caller decides: --color,
+	 * NO_COLOR, a terminal).  No string of a program is ever coloured
+	 * by its own bytes: those are escaped whatever this says. */
+	int color;
 };
 
 /* Every string of g is borrowed and may hold any bytes (a student
