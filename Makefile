@@ -2,7 +2,7 @@
 # `make test` runs the project's own tests; see README.md.
 
 # The grader's version, compiled in (grader --version, results): only here.
-VERSION := 0.9.0
+VERSION := 0.1.0
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -135,6 +135,11 @@ install: all
 	install -m 755 $(B)/libipcgrader-linebuf.so $(DESTDIR)$(PREFIX)/libexec/ipc-grader/
 	install -m 755 $(REF_BIN) $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref/
 	cp -R labs $(DESTDIR)$(PREFIX)/share/ipc-grader/
+	@# The manual page, with this PREFIX's paths and the VERSION.
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|^\(\.TH .*\)"ipc-grader"|\1"ipc-grader $(VERSION)"|' \
+	  docs/grader.1 > $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
 	@# AppArmor profile granting user namespaces (packaging/apparmor/ipc-grader.in):
 	@# installed where the kernel restricts them (Ubuntu 23.10+) and the system has
 	@# /etc/apparmor.d, or always with APPARMOR=1 (never with APPARMOR=0); loaded
@@ -154,6 +159,7 @@ install: all
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/grader $(DESTDIR)$(PREFIX)/libexec/ipc-grader $(DESTDIR)$(PREFIX)/share/ipc-grader
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
 	@aa="$(DESTDIR)/etc/apparmor.d/ipc-grader"; \
 	if [ -z "$(DESTDIR)" ] && command -v apparmor_parser >/dev/null 2>&1 && \
 	   grep -q '^ipc-grader ' /sys/kernel/security/apparmor/profiles 2>/dev/null; then \

@@ -504,7 +504,7 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "doctor"))
 		rc = argc == 2 ? doctor_run(stdout) : usage("doctor takes no arguments", NULL);
 	else if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
-		rc = argc == 2 ? printf("grader %s\n", grader_version) < 0 : usage("--version takes no arguments", NULL);
+		rc = argc == 2 ? printf("grader %s\n", version_string) < 0 : usage("--version takes no arguments", NULL);
 	else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		rc = 0;

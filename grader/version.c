@@ -4,4 +4,4 @@
 #error "GRADER_VERSION comes from the Makefile's VERSION (make builds version.o with it)"
 #endif
 
-const char grader_version[] = GRADER_VERSION;
+const char version_string[] = GRADER_VERSION;

@@ -3,6 +3,6 @@
 #ifndef GRADER_VERSION_H
 #define GRADER_VERSION_H
 
-extern const char grader_version[];
+extern const char version_string[];
 
 #endif

@@ -858,13 +858,67 @@ START_TEST(command_line_answers)
 		args[k + 1] = cli[_i].args[k];
 	char *out;
 	int status = run(&out, args, NULL);
-	char *want = !strcmp(cli[_i].says, "grader @VERSION\n") ? xstrfmt("grader %s\n", grader_version)
+	char *want = !strcmp(cli[_i].says, "grader @VERSION\n") ? xstrfmt("grader %s\n", version_string)
 								: xstrdup(cli[_i].says);
 	ck_assert_msg(status == cli[_i].status, "%s: exit %d: %s", args[1], status, out);
 	ck_assert_msg(strstr(out, want), "\"%s\" not in: %s", want, out);
 	ck_assert_msg(strstr(out, "in the lab spec") == NULL, "reads as a spec error: %s", out);
 	free(want);
 	free(out);
+}
+END_TEST
+
+/* docs/grader.1 renders without a warning (groff -ww; mandoc's lint when
+ * it is installed) and names every command of `grader --help` and every
+ * long option of grader/main.c. */
+START_TEST(man_page_is_complete_and_clean)
+{
+	char *groff = find_in_path("groff"), *mandoc = find_in_path("mandoc"), *out;
+	ck_assert_msg(groff != NULL, "groff not found: install groff-base (sh tests/deps.sh)");
+	const char *lint[] = { groff, "-ww", "-man", "-z", "docs/grader.1", NULL };
+	int status = run(&out, lint, NULL);
+	ck_assert_msg(status == 0 && !*out, "groff: exit %d: %s", status, out);
+	free(out);
+	if (mandoc) {
+		const char *mlint[] = { mandoc, "-T", "lint", "-W", "style", "docs/grader.1", NULL };
+		status = run(&out, mlint, NULL);
+		ck_assert_msg(status == 0 && !*out, "mandoc: exit %d: %s", status, out);
+		free(out);
+	}
+	free(groff);
+	free(mandoc);
+	char *page = read_file("docs/grader.1", 1 << 20, NULL), *main_c = read_file("grader/main.c", 1 << 20, NULL);
+	ck_assert_ptr_nonnull(page);
+	ck_assert_ptr_nonnull(main_c);
+	const char *help[] = { "build/grader", "--help", NULL };
+	ck_assert_int_eq(run(&out, help, NULL), 0);
+	int commands = 0, options = 0;
+	for (const char *p = out; (p = strstr(p, "grader ")); p += 7) { /* "grader CMD" in the usage */
+		size_t n = strspn(p + 7, "abcdefghijklmnopqrstuvwxyz-");
+		if (n < 2 || p[7] == '-')
+			continue;
+		char *want = xstrfmt(".B %.*s", (int)n, p + 7);
+		ck_assert_msg(strstr(page, want), "the man page has no \"%s\"", want);
+		free(want);
+		commands++;
+	}
+	for (const char *p = main_c; (p = strstr(p, "{ \"")); p += 3) { /* long options: { "name", ...argument */
+		size_t n = strcspn(p + 3, "\"");
+		if (!strstr(p, "_argument") || strstr(p, "_argument") > strchr(p, '}'))
+			continue;
+		struct strbuf want = STRBUF_INIT;
+		sb_adds(&want, "\\-\\-");
+		for (size_t k = 0; k < n; k++)
+			sb_adds(&want, p[3 + k] == '-' ? "\\-" : (char[]){ p[3 + k], 0 });
+		ck_assert_msg(strstr(page, want.buf) || !strncmp(p + 3, "colour", 6), "the man page has no \"%s\"", want.buf);
+		sb_release(&want);
+		options++;
+	}
+	ck_assert_int_ge(commands, 6);
+	ck_assert_int_ge(options, 10);
+	free(out);
+	free(page);
+	free(main_c);
 }
 END_TEST
 
@@ -903,6 +957,7 @@ report_suite(void)
 	tcase_add_test(tc, grader_refuses_missing_output_folder);
 	tcase_add_loop_test(tc, colour_and_progress_follow_the_terminal, 0, (int)(sizeof looks / sizeof *looks));
 	tcase_add_loop_test(tc, command_line_answers, 0, (int)(sizeof cli / sizeof *cli));
+	tcase_add_test(tc, man_page_is_complete_and_clean);
 	suite_add_tcase(s, tc);
 	return s;
 }
