@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "classreport.h"
 #include "doctor.h"
 #include "grade.h"
 #include "report.h"
@@ -434,6 +435,55 @@ out:
 	return rc;
 }
 
+/* grader report BATCH_DIR [--output FILE]: the class report (classreport.c). */
+static int
+cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'o') {
+			output = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage(NULL, NULL);
+		}
+	}
+	if (argc - optind != 1)
+		return usage("report takes one BATCH_DIR (the --output folder of grader batch)", NULL);
+	const char *dir = argv[optind];
+	if (!is_dir(dir)) {
+		fprintf(stderr, "grader: batch folder \"%s\" does not exist or is not a folder\n", dir);
+		return EXIT_USAGE;
+	}
+	char *path = output ? xstrdup(output) : xstrfmt("%s/report.html", dir);
+	char err[1024];
+	int rc = EXIT_PASS;
+	if (report_output_check(path, err, sizeof err) < 0) {
+		fprintf(stderr, "grader: %s\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		int n = classreport_write(dir, path, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "grader: %s\n", err);
+			rc = strncmp(err, "cannot write", 12) ? EXIT_USAGE : EXIT_INTERNAL;
+		} else if (strcmp(path, "-")) {
+			fprintf(stderr, "grader: the class report of %d submission%s is in %s\n", n, n == 1 ? "" : "s",
+				path);
+		}
+	}
+	free(path);
+	return rc;
+}
+
 /* The lab a student's folder belongs to: its .grader-lab names it. */
 static int
 cmd_check(const struct install *in, int argc, char **argv)
@@ -503,6 +553,8 @@ main(int argc, char **argv)
 		rc = cmd_list(&in, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "doctor"))
 		rc = argc == 2 ? doctor_run(stdout) : usage("doctor takes no arguments", NULL);
+	else if (!strcmp(cmd, "report"))
+		rc = cmd_report(argc - 1, argv + 1);
 	else if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
 		rc = argc == 2 ? printf("grader %s\n", version_string) < 0 : usage("--version takes no arguments", NULL);
 	else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
