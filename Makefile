@@ -129,6 +129,13 @@ example: deps
 deps:
 	@sh tests/deps.sh
 
+# The class report of real gradings, checked in headless Chromium (skipped,
+# saying so, without it: apt-get install chromium); the screenshot is
+# $(B)/class-report.png.  Not part of `make test`: it grades for a minute.
+.PHONY: class-report
+class-report: all
+	@sh tests/class_report.sh $(B)/class-report.png
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref $(DESTDIR)$(PREFIX)/share/ipc-grader
 	install -m 755 $(B)/grader $(DESTDIR)$(PREFIX)/bin/grader
