@@ -54,6 +54,7 @@ struct test_stat {
 struct failure {
 	char *key, *message;
 	size_t test;
+	enum status status;
 	int count;
 	struct strvec examples; /* submission ids, at most EXAMPLES */
 };
@@ -135,18 +136,18 @@ failure_key(const char *message)
 }
 
 static void
-count_failure(struct klass *k, size_t test, const char *message, const char *id)
+count_failure(struct klass *k, size_t test, enum status status, const char *message, const char *id)
 {
 	char *key = failure_key(*message ? message : "(no message)");
 	struct failure *f = NULL;
 	for (size_t i = 0; i < k->nfails && !f; i++)
-		if (k->fails[i].test == test && !strcmp(k->fails[i].key, key))
+		if (k->fails[i].test == test && k->fails[i].status == status && !strcmp(k->fails[i].key, key))
 			f = &k->fails[i];
 	if (!f) {
 		k->fails = xrealloc(k->fails, (k->nfails + 1) * sizeof *k->fails);
 		f = &k->fails[k->nfails++];
 		*f = (struct failure){ .key = key, .message = xstrdup(*message ? message : "(no message)"),
-				       .test = test };
+				       .test = test, .status = status };
 		key = NULL;
 	}
 	free(key);
@@ -211,7 +212,7 @@ load_result(struct klass *k, json_t *r, const char *file)
 		}
 		s->ms += x->ms;
 		if (x->status != ST_PASS && x->status != ST_BUILD_FAILED)
-			count_failure(k, x->test, jstring(t, "message"), s->id);
+			count_failure(k, x->test, x->status, jstring(t, "message"), s->id);
 	}
 }
 
@@ -396,6 +397,8 @@ static const char css[] =
 	".msg{word-break:break-word}.ids{color:#5b6475;font-size:13px}td.t{white-space:nowrap}"
 	".tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:#e8ebf1;color:#4a5263;"
 	"margin-left:6px;vertical-align:1px}"
+	".st{display:inline-block;font-size:11px;font-weight:600;color:#fff;padding:0 6px;border-radius:8px;"
+	"margin-right:6px;vertical-align:1px}"
 	".legend{display:flex;flex-wrap:wrap;gap:14px;font-size:13px;color:#4a5263;margin:6px 0 10px}"
 	".legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:5px;vertical-align:-1px}"
 	"details summary{cursor:pointer;font-weight:600;font-size:19px}"
@@ -609,7 +612,10 @@ html_failures(struct strbuf *h, struct klass *k)
 		const struct failure *f = &k->fails[i];
 		sb_addf(h, "<tr><td class=\"n\">%d</td><td class=\"t\"><code>", f->count);
 		esc(h, k->tests[f->test].name);
-		sb_adds(h, "</code></td><td class=\"msg\">");
+		sb_addf(h, "</code>%s</td><td class=\"msg\">", k->tests[f->test].visible ? "" : "<span class=\"tag\">hidden</span>");
+		if (f->status != ST_FAIL) /* a crash, a timeout, the grader's own error: said before the message */
+			sb_addf(h, "<span class=\"st\" style=\"background:%s\">%s</span> ", status_colour[f->status],
+				status_label[f->status]);
 		esc(h, f->message);
 		sb_adds(h, "</td><td class=\"ids\">");
 		for (size_t e = 0; e < f->examples.n; e++) {

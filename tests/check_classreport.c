@@ -126,7 +126,8 @@ START_TEST(report_of_a_class)
 	ck_assert_ptr_null(strstr(h, "https:"));
 	ck_assert_ptr_null(strstr(h, "url("));
 	ck_assert_ptr_nonnull(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;\\u{202E}"));
-	ck_assert_ptr_nonnull(strstr(h, "&lt;img src=x onerror=alert(2)&gt;"));
+	ck_assert_ptr_nonnull(strstr(h, "<span class=\"st\" style=\"background:#8e44ad\">crash</span> "
+				       "&lt;img src=x onerror=alert(2)&gt;"));
 	/* The numbers. */
 	ck_assert_ptr_nonnull(strstr(h, "5 submissions, 2 tests, 3 points"));
 	ck_assert_ptr_nonnull(strstr(h, "<b>1.2 / 3</b><span>mean score (40%)</span>"));
