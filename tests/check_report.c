@@ -922,6 +922,43 @@ START_TEST(man_page_is_complete_and_clean)
 }
 END_TEST
 
+/* make install puts the man page where man looks (PREFIX/share/man/man1),
+ * with PREFIX's paths and the version; make uninstall takes it away. */
+START_TEST(make_installs_the_man_page)
+{
+	char exe[PATH_MAX], *make = find_in_path("make");
+	ck_assert_ptr_nonnull(make);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0'; /* B/tests */
+	*strrchr(exe, '/') = '\0'; /* B: the build folder this test was built in */
+	char *dest = xstrfmt("DESTDIR=%s/dest", tmpdir), *b = xstrfmt("B=%s", exe);
+	const char *install[] = { make, "-s", "install", dest, b, "APPARMOR=0", NULL };
+	char *out;
+	int status = run(&out, install, NULL);
+	ck_assert_msg(status == 0, "make install: exit %d: %s", status, out);
+	free(out);
+	char *page_path = xstrfmt("%s/dest/usr/local/share/man/man1/grader.1", tmpdir);
+	char *page = read_file(page_path, 1 << 20, NULL);
+	ck_assert_msg(page != NULL, "no %s", page_path);
+	char *th = xstrfmt("\"ipc-grader %s\"", version_string);
+	ck_assert_msg(strstr(page, th), "the installed page does not say %s", th);
+	ck_assert_ptr_nonnull(strstr(page, "/usr/local/share/ipc\\-grader/labs/"));
+	const char *uninstall[] = { make, "-s", "uninstall", dest, b, "APPARMOR=0", NULL };
+	status = run(&out, uninstall, NULL);
+	ck_assert_msg(status == 0, "make uninstall: exit %d: %s", status, out);
+	ck_assert_msg(access(page_path, F_OK) < 0, "make uninstall left %s", page_path);
+	free(out);
+	free(th);
+	free(page);
+	free(page_path);
+	free(dest);
+	free(b);
+	free(make);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -958,6 +995,7 @@ report_suite(void)
 	tcase_add_loop_test(tc, colour_and_progress_follow_the_terminal, 0, (int)(sizeof looks / sizeof *looks));
 	tcase_add_loop_test(tc, command_line_answers, 0, (int)(sizeof cli / sizeof *cli));
 	tcase_add_test(tc, man_page_is_complete_and_clean);
+	tcase_add_test(tc, make_installs_the_man_page);
 	suite_add_tcase(s, tc);
 	return s;
 }
