@@ -172,8 +172,12 @@ print_block(FILE *f, const char *text, const char *indent, int max_lines)
 			fputc('\n', f);
 		p += len + (p[len] == '\n');
 	}
-	if (*p)
-		fprintf(f, "%s[...]\n", indent);
+	if (*p) {
+		size_t more = 1;
+		for (const char *q = p; *q; q++)
+			more += *q == '\n' && q[1];
+		fprintf(f, "%s[... %zu more line%s: --format json holds all of it]\n", indent, more, more == 1 ? "" : "s");
+	}
 	free(safe);
 }
 

@@ -568,6 +568,8 @@ START_TEST(build_failure_is_said_once)
 	char *text = text_of(&g);
 	ck_assert_msg(count_lines(text) <= 30, "%d lines:\n%s", count_lines(text), text);
 	ck_assert_ptr_nonnull(strstr(text, "  | server.c:1:5: error: unknown type name 'bool'\n"));
+	ck_assert_ptr_nonnull(strstr(text, "  | server.c:20:5: error: unknown type name 'bool'\n"
+					   "  | [... 30 more lines: --format json holds all of it]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n  no test ran: the build failed (11 tests, 22 points)\n"));
 	ck_assert_ptr_null(strstr(text, "test-00"));
 	ck_assert_str_eq(last_line(text), "score: 0/22");
