@@ -1,6 +1,9 @@
 # IPC Lab Grader.  `make` builds the grader and every reference program;
 # `make test` runs the project's own tests; see README.md.
 
+# The grader's version, compiled in (grader --version, results): only here.
+VERSION := 0.1.0
+
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
@@ -54,6 +57,15 @@ $(PREFIX_STAMP): | $(B)/obj
 
 $(B)/obj/main.o: grader/main.c $(PREFIX_STAMP) | $(B)/obj
 	$(CC) $(REQ_FLAGS) $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' $(CFLAGS) -c $< -o $@
+
+# version.o has VERSION compiled in: a stamp named after it rebuilds it.
+VERSION_STAMP := $(B)/obj/version-$(VERSION).stamp
+$(VERSION_STAMP): | $(B)/obj
+	rm -f $(B)/obj/version-*.stamp
+	touch $@
+
+$(B)/obj/version.o: grader/version.c $(VERSION_STAMP) | $(B)/obj
+	$(CC) $(REQ_FLAGS) -DGRADER_VERSION='"$(VERSION)"' $(CFLAGS) -c $< -o $@
 
 $(B)/grader: $(B)/obj/main.o $(GRADER_OBJ)
 	$(CC) $(CFLAGS) $(LDSAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
@@ -117,12 +129,24 @@ example: deps
 deps:
 	@sh tests/deps.sh
 
+# The class report of real gradings, checked in headless Chromium (skipped,
+# saying so, without it: apt-get install chromium); the screenshot is
+# $(B)/class-report.png.  Not part of `make test`: it grades for a minute.
+.PHONY: class-report
+class-report: all
+	@sh tests/class_report.sh $(B)/class-report.png
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref $(DESTDIR)$(PREFIX)/share/ipc-grader
 	install -m 755 $(B)/grader $(DESTDIR)$(PREFIX)/bin/grader
 	install -m 755 $(B)/libipcgrader-linebuf.so $(DESTDIR)$(PREFIX)/libexec/ipc-grader/
 	install -m 755 $(REF_BIN) $(DESTDIR)$(PREFIX)/libexec/ipc-grader/ref/
 	cp -R labs $(DESTDIR)$(PREFIX)/share/ipc-grader/
+	@# The manual page, with this PREFIX's paths and the VERSION.
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|^\(\.TH .*\)"ipc-grader"|\1"ipc-grader $(VERSION)"|' \
+	  docs/grader.1 > $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
 	@# AppArmor profile granting user namespaces (packaging/apparmor/ipc-grader.in):
 	@# installed where the kernel restricts them (Ubuntu 23.10+) and the system has
 	@# /etc/apparmor.d, or always with APPARMOR=1 (never with APPARMOR=0); loaded
@@ -142,6 +166,7 @@ install: all
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/grader $(DESTDIR)$(PREFIX)/libexec/ipc-grader $(DESTDIR)$(PREFIX)/share/ipc-grader
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/grader.1
 	@aa="$(DESTDIR)/etc/apparmor.d/ipc-grader"; \
 	if [ -z "$(DESTDIR)" ] && command -v apparmor_parser >/dev/null 2>&1 && \
 	   grep -q '^ipc-grader ' /sys/kernel/security/apparmor/profiles 2>/dev/null; then \

@@ -180,6 +180,9 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	}
 	rep->tests = xcalloc(spec->ntests + 1, sizeof *rep->tests);
 	rep->skipped = xcalloc(spec->ntests + 1, sizeof *rep->skipped);
+	size_t total = 0;
+	for (size_t i = 0; i < spec->ntests; i++)
+		total += selected(o, &spec->tests[i]);
 	for (size_t i = 0; i < spec->ntests; i++) {
 		const struct test_spec *t = &spec->tests[i];
 		if (!selected(o, t)) {
@@ -194,6 +197,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		r->max_score = t->points;
 		r->visible = t->visible;
 		r->reproduce = reproduce(o, t->name);
+		if (o->progress)
+			o->progress(o->progress_arg, r, rep->ntests - 1, total, 0);
 		if (b.status != BUILD_OK) {
 			r->status = ST_BUILD_FAILED;
 			r->message = xstrdup(b.message);
@@ -206,6 +211,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		r->score = r->status == ST_PASS ? t->points : 0;
 		rep->score += r->score;
 		rep->max_score += t->points;
+		if (o->progress)
+			o->progress(o->progress_arg, r, rep->ntests - 1, total, 1);
 	}
 	free(bin);
 	free(asan);

@@ -19,6 +19,11 @@ struct grade_options {
 	const char *ref_dir; /* built reference programs */
 	const char *linebuf; /* the library that line-buffers stdout */
 	const char *self;    /* how to invoke the grader, for "reproduce" */
+	/* Told about each selected test as it starts (finished 0; r holds its
+	 * name) and when it has its verdict (finished 1); index counts from 0
+	 * of total selected.  May be NULL. */
+	void (*progress)(void *arg, const struct graded_test *r, size_t index, size_t total, int finished);
+	void *progress_arg;
 };
 
 /* Fills rep (release with grade_release).  Returns 0; -2 with a message in

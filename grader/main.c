@@ -2,6 +2,7 @@
  * and something failed, 2 usage or spec error, 3 the grader or its
  * environment failed (never the student's fault). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -11,12 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "classreport.h"
 #include "doctor.h"
 #include "grade.h"
 #include "report.h"
 #include "sandbox.h"
 #include "spec.h"
 #include "util.h"
+#include "version.h"
 
 #ifndef PREFIX
 #define PREFIX "/usr/local"
@@ -27,12 +30,14 @@ enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 static const char usage_text[] =
 	"usage: grader grade LAB SUBMISSION_DIR [--format text|json|junit|tap|gradescope] [--output FILE]\n"
 	"                    [--test NAME]... [--seed N] [--visible-only] [--require-isolation]\n"
-	"                    [--allow-unisolated]\n"
-	"       grader check [DIR]     run the visible tests of the lab DIR belongs to\n"
+	"                    [--allow-unisolated] [--color[=auto|always|never]] [--quiet]\n"
+	"       grader check [DIR] [--color[=WHEN]] [--quiet]   run the visible tests of the lab DIR belongs to\n"
 	"       grader validate LAB    check a lab spec\n"
 	"       grader list LAB        the lab's tests, points and visibility\n"
 	"       grader doctor          what isolation this machine gives, and the remedy for each gap\n"
-	"LAB is a lab folder or the name of one under labs/.\n";
+	"       grader report BATCH_DIR [--output FILE]   a class report (HTML) of a graded batch\n"
+	"       grader --version\n"
+	"LAB is a lab folder or the name of one under labs/ (man grader: every option).\n";
 
 static int
 usage(const char *fmt, const char *arg)
@@ -112,11 +117,59 @@ resolve_lab(const struct install *in, const char *arg)
 	return here ? xstrdup(arg) : xstrfmt("%s/%s", in->labs, arg);
 }
 
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A bare name that is no lab under labs/ is a typo, not a broken spec:
+ * say so, with the names there are.  Returns 1 when it said so. */
+static int
+unknown_lab(const struct install *in, const char *arg, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return 0;
+	if (!strcmp(path, arg)) { /* a path: nothing to suggest */
+		fprintf(stderr, "grader: no lab at \"%s\": %s\n", arg, strerror(errno));
+		return 1;
+	}
+	struct strvec names = STRVEC_INIT;
+	DIR *d = opendir(in->labs);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char *spec = xstrfmt("%s/%s/lab.yaml", in->labs, e->d_name);
+		if (e->d_name[0] != '.' && stat(spec, &st) == 0)
+			sv_push(&names, e->d_name);
+		free(spec);
+	}
+	if (d)
+		closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, compare_names);
+	struct strbuf list = STRBUF_INIT;
+	for (size_t i = 0; i < names.n; i++)
+		sb_addf(&list, "%s%s", i ? ", " : "", names.v[i]);
+	if (names.n)
+		fprintf(stderr, "grader: no lab named \"%s\"; labs: %s (or give a lab folder's path)\n", arg, list.buf);
+	else
+		fprintf(stderr, "grader: no lab named \"%s\": %s holds no lab (give a lab folder's path)\n", arg,
+			in->labs);
+	sb_release(&list);
+	sv_clear(&names);
+	return 1;
+}
+
 /* Loads and validates; prints the problems.  Returns 0 or EXIT_USAGE. */
 static int
 load_spec(const struct install *in, const char *arg, struct lab_spec *spec)
 {
 	char *path = resolve_lab(in, arg);
+	if (unknown_lab(in, arg, path)) {
+		memset(spec, 0, sizeof *spec);
+		free(path);
+		return EXIT_USAGE;
+	}
 	struct strbuf errors = STRBUF_INIT;
 	int n = spec_load(path, spec, &errors);
 	free(path);
@@ -183,8 +236,78 @@ write_error_report(struct grade_report *rep, const char *format, const char *out
 		fprintf(stderr, "grader: internal error: %s\n", err);
 }
 
+/* ---- what a person at a terminal sees: colour and progress ---------- */
+
+/* How grade and check talk to a person: --color and --quiet. */
+struct ui {
+	const char *color; /* "auto", "always" or "never" */
+	int quiet;         /* no progress */
+};
+
 static int
-grade(const struct install *in, struct grade_options *o, const char *format, const char *output)
+color_known(const char *when)
+{
+	return !strcmp(when, "auto") || !strcmp(when, "always") || !strcmp(when, "never");
+}
+
+/* Colour in the text report: always; never; auto: when the report goes to
+ * a terminal, NO_COLOR (https://no-color.org) is unset or empty, and the
+ * terminal is no dumb one. */
+static int
+want_color(const struct ui *ui, const char *format, const char *output)
+{
+	if (strcmp(format, "text") || !strcmp(ui->color, "never"))
+		return 0;
+	if (!strcmp(ui->color, "always"))
+		return 1;
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	if ((no_color && *no_color) || (term && !strcmp(term, "dumb")))
+		return 0;
+	return (!output || !strcmp(output, "-")) && isatty(STDOUT_FILENO);
+}
+
+/* Progress on stderr while the tests run: on a terminal one status line,
+ * rewritten in place and erased before the report; elsewhere (a log) a
+ * line per test as it finishes, for the text report only (a machine
+ * format's reader wants no chatter). */
+struct progress {
+	int tty, lines;
+	size_t failed;
+};
+
+static void
+show_progress(void *arg, const struct graded_test *r, size_t index, size_t total, int finished)
+{
+	struct progress *p = arg;
+	if (finished)
+		p->failed += r->status != ST_PASS;
+	if (p->tty && !finished) {
+		char line[80];
+		int n = snprintf(line, sizeof line, "[%zu/%zu] %s", index + 1, total, r->name);
+		if (n >= (int)sizeof line) /* one terminal line, or \r cannot take it back */
+			memcpy(line + sizeof line - 4, "...", 4);
+		fprintf(stderr, "\r\033[K%s", line);
+		if (p->failed)
+			fprintf(stderr, " (%zu failed so far)", p->failed);
+	} else if (p->lines && finished) {
+		fprintf(stderr, "[%zu/%zu] %-12s %s (%ld ms)\n", index + 1, total,
+			r->status == ST_PASS ? "PASS" : status_name(r->status), r->name, r->duration_ms);
+	}
+	fflush(stderr);
+}
+
+static void
+progress_done(const struct progress *p)
+{
+	if (p->tty) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+static int
+grade(const struct install *in, struct grade_options *o, const char *format, const char *output,
+      const struct ui *ui)
 {
 	struct lab_spec spec;
 	struct grade_report none = { .lab = o->lab_arg, .submission = o->submission, .build_status = "ok",
@@ -216,7 +339,13 @@ grade(const struct install *in, struct grade_options *o, const char *format, con
 	sandbox_probe(&iso);
 	struct grade_report rep;
 	char err[1024];
+	struct progress prog = { .tty = !ui->quiet && isatty(STDERR_FILENO) };
+	prog.lines = !ui->quiet && !prog.tty && !strcmp(format, "text");
+	o->progress = show_progress;
+	o->progress_arg = &prog;
 	int grc = grade_run(&spec, o, &rep, &iso, err, sizeof err);
+	progress_done(&prog);
+	rep.color = want_color(ui, format, output);
 	if (grc < 0) {
 		/* A refusal (no isolation) is the environment's, not an internal error. */
 		fprintf(stderr, grc == -2 ? "grader: %s\n" : "grader: internal error: %s\n", err);
@@ -251,8 +380,10 @@ cmd_grade(const struct install *in, int argc, char **argv)
 		{ "test", required_argument, NULL, 't' },     { "seed", required_argument, NULL, 's' },
 		{ "visible-only", no_argument, NULL, 'v' },   { "require-isolation", no_argument, NULL, 'r' },
 		{ "allow-unisolated", no_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "color", optional_argument, NULL, 'c' },    { "colour", optional_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },          { NULL, 0, NULL, 0 },
 	};
+	struct ui ui = { .color = "auto" };
 	struct grade_options o = { .seed = 1, .self = "grader" };
 	const char *format = "text", *output = NULL;
 	struct strvec only = STRVEC_INIT;
@@ -287,6 +418,16 @@ cmd_grade(const struct install *in, int argc, char **argv)
 		case 'u':
 			o.allow_unisolated = 1;
 			break;
+		case 'c':
+			ui.color = optarg ? optarg : "always";
+			if (!color_known(ui.color)) {
+				rc = usage("--color takes auto, always or never, not \"%s\"", ui.color);
+				goto out;
+			}
+			break;
+		case 'q':
+			ui.quiet = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			rc = 0;
@@ -314,9 +455,58 @@ cmd_grade(const struct install *in, int argc, char **argv)
 	o.lab_arg = argv[optind];
 	o.submission = argv[optind + 1];
 	o.only = only.v;
-	rc = grade(in, &o, format, output);
+	rc = grade(in, &o, format, output, &ui);
 out:
 	sv_clear(&only);
+	return rc;
+}
+
+/* grader report BATCH_DIR [--output FILE]: the class report (classreport.c). */
+static int
+cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'o') {
+			output = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage(NULL, NULL);
+		}
+	}
+	if (argc - optind != 1)
+		return usage("report takes one BATCH_DIR (the --output folder of grader batch)", NULL);
+	const char *dir = argv[optind];
+	if (!is_dir(dir)) {
+		fprintf(stderr, "grader: batch folder \"%s\" does not exist or is not a folder\n", dir);
+		return EXIT_USAGE;
+	}
+	char *path = output ? xstrdup(output) : xstrfmt("%s/report.html", dir);
+	char err[1024];
+	int rc = EXIT_PASS;
+	if (report_output_check(path, err, sizeof err) < 0) {
+		fprintf(stderr, "grader: %s\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		int n = classreport_write(dir, path, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "grader: %s\n", err);
+			rc = strncmp(err, "cannot write", 12) ? EXIT_USAGE : EXIT_INTERNAL;
+		} else if (strcmp(path, "-")) {
+			fprintf(stderr, "grader: the class report of %d submission%s is in %s\n", n, n == 1 ? "" : "s",
+				path);
+		}
+	}
+	free(path);
 	return rc;
 }
 
@@ -324,9 +514,31 @@ out:
 static int
 cmd_check(const struct install *in, int argc, char **argv)
 {
-	if (argc > 2)
+	static const struct option opts[] = {
+		{ "color", optional_argument, NULL, 'c' }, { "colour", optional_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },       { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ui ui = { .color = "auto" };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'c') {
+			ui.color = optarg ? optarg : "always";
+			if (!color_known(ui.color))
+				return usage("--color takes auto, always or never, not \"%s\"", ui.color);
+		} else if (c == 'q') {
+			ui.quiet = 1;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage(NULL, NULL);
+		}
+	}
+	if (argc - optind > 1)
 		return usage("check takes at most one DIR", NULL);
-	const char *dir = argc == 2 ? argv[1] : ".";
+	const char *dir = argc - optind == 1 ? argv[optind] : ".";
 	char *marker = xstrfmt("%s/.grader-lab", dir);
 	char *text = read_file(marker, 4096, NULL);
 	if (!text) {
@@ -341,7 +553,7 @@ cmd_check(const struct install *in, int argc, char **argv)
 	 * and the report's isolation line says so. */
 	struct grade_options o = { .seed = 1, .self = "grader", .lab_arg = text, .submission = dir,
 				   .visible_only = 1, .allow_unisolated = 1 };
-	int rc = *text ? grade(in, &o, "text", NULL) : usage("\"%s\" is empty", marker);
+	int rc = *text ? grade(in, &o, "text", NULL, &ui) : usage("\"%s\" is empty", marker);
 	free(text);
 	free(marker);
 	return rc;
@@ -367,6 +579,10 @@ main(int argc, char **argv)
 		rc = cmd_list(&in, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "doctor"))
 		rc = argc == 2 ? doctor_run(stdout) : usage("doctor takes no arguments", NULL);
+	else if (!strcmp(cmd, "report"))
+		rc = cmd_report(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
+		rc = argc == 2 ? printf("grader %s\n", version_string) < 0 : usage("--version takes no arguments", NULL);
 	else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		rc = 0;

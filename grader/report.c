@@ -108,6 +108,47 @@ safe_text(const char *text, int lines)
 	return sb_detach(&sb);
 }
 
+static const char *
+or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+/* ---- the text report: for a student in a terminal -------------------
+ *
+ * Laid out so that the bottom of a terminal holds what matters: first the
+ * failures explained (at most MAX_EXPLAINED of them, each folded to
+ * DETAIL_LINES lines), then one line per test, then the score, last.
+ * Grader lines start in column 0 or with two spaces; a test's details are
+ * indented by four, and within them every line a program printed is behind
+ * a "| " gutter (runtest marks them): nothing a program prints reads as
+ * the grader's own line.  Colour (g->color) paints only the grader's words
+ * and the gutter; a program's own bytes are escaped (safe_text) whatever
+ * the colour says. */
+#define MAX_EXPLAINED 3
+#define DETAIL_LINES 20
+#define FOLD_MIN 8 /* a longer run of output keeps FOLD_HEAD + FOLD_TAIL lines */
+#define FOLD_HEAD 4
+#define FOLD_TAIL 2
+
+enum paint { P_NONE, P_BOLD, P_DIM, P_GREEN, P_RED, P_YELLOW, P_CYAN };
+
+static void
+paint(FILE *f, const struct grade_report *g, enum paint p, const char *text)
+{
+	static const char *const sgr[] = { "", "\033[1m", "\033[2m", "\033[1;32m", "\033[1;31m", "\033[1;33m", "\033[36m" };
+	if (g->color && p != P_NONE)
+		fprintf(f, "%s%s\033[0m", sgr[p], text);
+	else
+		fputs(text, f);
+}
+
+static enum paint
+status_paint(enum status st)
+{
+	return st == ST_PASS ? P_GREEN : st == ST_ERROR ? P_YELLOW : P_RED;
+}
+
 static void
 print_safe(FILE *f, const char *text)
 {
@@ -131,15 +172,258 @@ print_block(FILE *f, const char *text, const char *indent, int max_lines)
 			fputc('\n', f);
 		p += len + (p[len] == '\n');
 	}
-	if (*p)
-		fprintf(f, "%s[...]\n", indent);
+	if (*p) {
+		size_t more = 1;
+		for (const char *q = p; *q; q++)
+			more += *q == '\n' && q[1];
+		fprintf(f, "%s[... %zu more line%s: --format json holds all of it]\n", indent, more, more == 1 ? "" : "s");
+	}
 	free(safe);
 }
 
-static const char *
-or_empty(const char *s)
+/* The lines of text made safe: pointers into *buf (the caller frees both). */
+static char **
+split_lines(const char *text, char **buf, size_t *n)
 {
-	return s ? s : "";
+	*buf = safe_text(text, LINES);
+	size_t cap = 1;
+	for (const char *p = *buf; *p; p++)
+		cap += *p == '\n';
+	char **lines = xcalloc(cap + 1, sizeof *lines);
+	*n = 0;
+	for (char *p = *buf; *p;) {
+		lines[(*n)++] = p;
+		char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		p = nl + 1;
+	}
+	return lines;
+}
+
+/* The length of the indent before a program's "| " gutter, or -1 when
+ * line is none of a program's. */
+static int
+gutter_at(const char *line)
+{
+	size_t sp = strspn(line, " ");
+	return line[sp] == '|' && (line[sp + 1] == ' ' || line[sp + 1] == '\0') ? (int)sp : -1;
+}
+
+/* Lines that belong together and may be folded: a program's output
+ * (same gutter), or a tool's report quoted deep in the details (Valgrind,
+ * ASan).  0 for any other line. */
+static int
+block_key(const char *line)
+{
+	int at = gutter_at(line);
+	if (at >= 0)
+		return 1 + at;
+	return strspn(line, " ") >= 4 ? 1000 : 0;
+}
+
+static void
+print_detail_line(FILE *f, const struct grade_report *g, const char *line)
+{
+	int at = gutter_at(line);
+	if (!*line) {
+		fputc('\n', f);
+		return;
+	}
+	fputs(DETAILS_INDENT, f);
+	if (at >= 0) {
+		fprintf(f, "%.*s", at, line);
+		paint(f, g, P_CYAN, "|");
+		fprintf(f, "%s\n", line + at + 1);
+	} else {
+		fprintf(f, "%s\n", line);
+	}
+}
+
+static void
+print_fold(FILE *f, const struct grade_report *g, int indent, size_t n, const char *what)
+{
+	char text[96];
+	snprintf(text, sizeof text, "%*s[... %zu more line%s%s ...]", indent, "", n, n == 1 ? "" : "s", what);
+	fputs(DETAILS_INDENT, f);
+	paint(f, g, P_DIM, text);
+	fputc('\n', f);
+}
+
+/* A paragraph of the details: lines[from, to), no blank line inside. */
+struct para {
+	size_t from, to;
+};
+
+/* Prints a paragraph within budget lines, long blocks folded to their head
+ * and tail; returns the lines printed.  *cut is set when lines were folded,
+ * and the lines left out at the end are added to *left. */
+static size_t
+print_para(FILE *f, const struct grade_report *g, char **lines, struct para p, size_t budget, int *cut,
+	   size_t *left)
+{
+	size_t shown = 0;
+	for (size_t i = p.from; i < p.to; i++) {
+		int key = block_key(lines[i]);
+		size_t run = 1;
+		while (key && i + run < p.to && block_key(lines[i + run]) == key)
+			run++;
+		int folds = run > FOLD_MIN;
+		size_t need = folds ? FOLD_HEAD + 1 + FOLD_TAIL : 1;
+		if (shown + need > budget) {
+			*left += p.to - i;
+			return shown;
+		}
+		if (!folds) {
+			print_detail_line(f, g, lines[i]);
+			shown++;
+			continue;
+		}
+		for (size_t k = 0; k < FOLD_HEAD; k++)
+			print_detail_line(f, g, lines[i + k]);
+		int at = gutter_at(lines[i]);
+		print_fold(f, g, at >= 0 ? at : (int)strspn(lines[i], " "), run - FOLD_HEAD - FOLD_TAIL,
+			   at >= 0 ? " of its output" : "");
+		for (size_t k = run - FOLD_TAIL; k < run; k++)
+			print_detail_line(f, g, lines[i + k]);
+		shown += need;
+		i += run - 1;
+		*cut = 1;
+	}
+	return shown;
+}
+
+/* Finding paragraphs ("[fail] ...") before notes, the one that holds the
+ * test's message first: the reason for the verdict is never folded away. */
+static int
+para_rank(char **lines, struct para p, const char *message)
+{
+	const char *first = lines[p.from] + strspn(lines[p.from], " ");
+	if (first[0] != '[')
+		return 2;
+	return *message && strstr(first, message) ? 0 : 1;
+}
+
+/* The details of a failed test, at most DETAIL_LINES lines.  Returns 1
+ * when something was left out. */
+static int
+print_details(FILE *f, const struct grade_report *g, const struct graded_test *t)
+{
+	char *buf;
+	size_t n, np = 0;
+	char **lines = split_lines(t->details && *t->details ? t->details : t->message, &buf, &n);
+	struct para *paras = xcalloc(n + 1, sizeof *paras);
+	for (size_t i = 0; i < n;) {
+		while (i < n && !*lines[i])
+			i++;
+		if (i == n)
+			break;
+		paras[np].from = i;
+		while (i < n && *lines[i])
+			i++;
+		paras[np++].to = i;
+	}
+	char *message = safe_text(t->message, ONE_LINE);
+	size_t shown = 0, skipped = 0;
+	int cut = 0;
+	for (int rank = 0; rank < 3; rank++)
+		for (size_t k = 0; k < np; k++) {
+			if (para_rank(lines, paras[k], message) != rank)
+				continue;
+			/* Room for a blank, a line, and a last "more" line. */
+			if (skipped || shown + 3 > DETAIL_LINES) {
+				skipped += paras[k].to - paras[k].from;
+				continue;
+			}
+			if (shown) {
+				fputc('\n', f);
+				shown++;
+			}
+			shown += print_para(f, g, lines, paras[k], DETAIL_LINES - 1 - shown, &cut, &skipped);
+		}
+	if (skipped) {
+		print_fold(f, g, 0, skipped, "");
+		cut = 1;
+	}
+	free(message);
+	free(paras);
+	free(lines);
+	free(buf);
+	return cut;
+}
+
+/* One failed test, explained: what it checks, what happened, how to re-run it. */
+static void
+explain_test(FILE *f, const struct grade_report *g, const struct graded_test *t)
+{
+	char *name = safe_text(t->name, ONE_LINE);
+	char head[64];
+	fputc('\n', f);
+	paint(f, g, P_BOLD, "--- ");
+	paint(f, g, P_BOLD, name);
+	fputs(": ", f);
+	paint(f, g, status_paint(t->status), status_name(t->status));
+	snprintf(head, sizeof head, " (%d/%d)\n", t->score, t->max_score);
+	fputs(head, f);
+	free(name);
+	if (t->description && *t->description) {
+		fputs("what it checks: ", f);
+		print_safe(f, t->description);
+		fputc('\n', f);
+	}
+	int folded = print_details(f, g, t);
+	fputs("reproduce: ", f);
+	print_safe(f, t->reproduce);
+	fputc('\n', f);
+	if (folded) {
+		fputs("everything it printed: ", f);
+		print_safe(f, t->reproduce);
+		fputs(" --format json\n", f);
+	}
+}
+
+static int
+failed(const struct graded_test *t)
+{
+	return t->status != ST_PASS && t->status != ST_BUILD_FAILED; /* the build says it once */
+}
+
+/* A line per test: status, points, name, and what went wrong. */
+static void
+print_summary(FILE *f, const struct grade_report *g)
+{
+	int width = 8;
+	size_t build_failed = 0;
+	for (size_t i = 0; i < g->ntests; i++) {
+		int len = (int)strlen(or_empty(g->tests[i].name));
+		width = len > width ? len : width;
+		build_failed += g->tests[i].status == ST_BUILD_FAILED;
+	}
+	width = width > 40 ? 40 : width;
+	if (g->ntests && build_failed == g->ntests) {
+		fprintf(f, "  no test ran: the build failed (%zu test%s, %d point%s)\n", g->ntests,
+			g->ntests == 1 ? "" : "s", g->max_score, g->max_score == 1 ? "" : "s");
+		return;
+	}
+	for (size_t i = 0; i < g->ntests; i++) {
+		const struct graded_test *t = &g->tests[i];
+		char pts[32];
+		char *name = safe_text(t->name, ONE_LINE);
+		char *msg = safe_text(t->status == ST_PASS ? "" : t->message, ONE_LINE);
+		const char *label = t->status == ST_PASS ? "PASS" : status_name(t->status);
+		snprintf(pts, sizeof pts, "%d/%d", t->score, t->max_score);
+		fputs("  ", f);
+		paint(f, g, status_paint(t->status), label);
+		fprintf(f, "%*s %-7s ", 12 - (int)strlen(label), "", pts);
+		if (*msg || !t->visible) /* else no trailing blanks */
+			fprintf(f, "%-*s %s%s%s\n", width, name, t->visible ? "" : "(hidden)",
+				t->visible || !*msg ? "" : " ", msg);
+		else
+			fprintf(f, "%s\n", name);
+		free(name);
+		free(msg);
+	}
 }
 
 static void
@@ -150,49 +434,60 @@ write_text(FILE *f, const struct grade_report *g)
 	print_safe(f, g->submission);
 	fputs("\nisolation: ", f);
 	print_safe(f, g->isolation_mode);
-	fputs(" (", f);
-	print_safe(f, g->isolation_detail);
-	fputs(")\nbuild: ", f);
-	print_safe(f, g->build_status);
+	/* What the namespaces give is in the JSON; a student needs to know
+	 * only why there are none. */
+	if (strcmp(or_empty(g->isolation_mode), "namespaces")) {
+		fputs(" (", f);
+		print_safe(f, g->isolation_detail);
+		fputs(")", f);
+	}
+	fputs("\nbuild: ", f);
+	int build_ok = !strcmp(or_empty(g->build_status), "ok");
+	char *status = safe_text(g->build_status, ONE_LINE);
+	paint(f, g, build_ok ? P_NONE : P_RED, status);
+	free(status);
 	fprintf(f, ", %d warning%s\n", g->build_warnings, g->build_warnings == 1 ? "" : "s");
-	if (g->build_warnings || strcmp(or_empty(g->build_status), "ok"))
+	if (g->build_warnings || !build_ok)
 		print_block(f, g->build_log, "  | ", BUILD_LOG_LINES);
-	fputc('\n', f);
+
+	size_t explained = 0, unexplained = 0;
+	const struct graded_test *first_left = NULL;
 	for (size_t i = 0; i < g->ntests; i++) {
 		const struct graded_test *t = &g->tests[i];
-		char pts[32];
-		char *name = safe_text(t->name, ONE_LINE);
-		char *msg = safe_text(t->status == ST_PASS ? "" : t->message, ONE_LINE);
-		snprintf(pts, sizeof pts, "%d/%d", t->score, t->max_score);
-		fprintf(f, "  %-12s %-7s %-36s %s%s\n", t->status == ST_PASS ? "PASS" : status_name(t->status), pts,
-			name, t->visible ? "" : "(hidden) ", msg);
-		free(name);
-		free(msg);
-	}
-	fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
-	int explained = 0;
-	for (size_t i = 0; i < g->ntests; i++) {
-		const struct graded_test *t = &g->tests[i];
-		if (t->status == ST_PASS || t->status == ST_BUILD_FAILED) /* the build says it once */
+		if (!failed(t))
 			continue;
-		explained = 1;
-		fputs("\n--- ", f);
-		print_safe(f, t->name);
-		fprintf(f, ": %s\n", status_name(t->status));
-		if (t->description && *t->description) {
-			fputs("what it checks: ", f);
-			print_safe(f, t->description);
-			fputc('\n', f);
+		if (explained < MAX_EXPLAINED) {
+			explain_test(f, g, t);
+			explained++;
+		} else if (unexplained++ == 0) {
+			first_left = t;
 		}
-		/* The details begin with every finding, the message among them. */
-		print_block(f, t->details && *t->details ? t->details : t->message, DETAILS_INDENT, 0);
-		fputs("reproduce: ", f);
-		print_safe(f, t->reproduce);
-		fputc('\n', f);
 	}
-	/* What a student sees at the bottom of the terminal is the summary. */
-	if (explained)
-		fprintf(f, "\nscore: %d/%d\n", g->score, g->max_score);
+	if (unexplained) {
+		fprintf(f, "\n%zu more failed test%s not explained here (see the list below): run one alone, e.g. ",
+			unexplained, unexplained == 1 ? "" : "s");
+		print_safe(f, first_left->reproduce);
+		fputs(", or add --format json for every detail\n", f);
+	}
+	fputc('\n', f);
+	print_summary(f, g);
+	/* So that a student's 10/10 under grader check is not read as the final grade. */
+	int hidden = 0, hidden_points = 0;
+	for (size_t i = 0; i < g->nskipped; i++)
+		if (g->skipped[i].hidden_only) {
+			hidden++;
+			hidden_points += g->skipped[i].max_score;
+		}
+	if (hidden) {
+		fprintf(f, "\n%d point%s in %d hidden test%s not run here: the final grade runs them too\n",
+			hidden_points, hidden_points == 1 ? "" : "s", hidden, hidden == 1 ? "" : "s");
+	}
+	char score[64];
+	snprintf(score, sizeof score, "score: %d/%d", g->score, g->max_score);
+	fputc('\n', f);
+	/* What a student sees at the bottom of the terminal is the score. */
+	paint(f, g, g->score == g->max_score ? P_GREEN : P_RED, score);
+	fputc('\n', f);
 }
 
 /* A JSON string of text made safe: json_string() refuses invalid UTF-8,

@@ -33,6 +33,10 @@ struct grade_report {
 	 * status "error", so that a CI job or Gradescope shows the reason
 	 * instead of a missing file or a silent 0.  Borrowed. */
 	const char *error;
+	/* The text report only: ANSI colours (the caller decides: --color,
+	 * NO_COLOR, a terminal).  No string of a program is ever coloured
+	 * by its own bytes: those are escaped whatever this says. */
+	int color;
 };
 
 /* The outcome of a whole grading, as the machine formats name it:

@@ -456,7 +456,8 @@ static const struct {
 	const char *says;
 } bad_input[] = {
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/no-such-dir", NULL }, 2, "does not exist" },
-	{ { "grade", "no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "cannot open the lab spec" },
+	{ { "grade", "no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "no lab named \"no-such-lab\"; labs: fifo, " },
+	{ { "grade", "./no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "no lab at \"./no-such-lab\": " },
 	{ { "grade", "@BROKEN", "fixtures/tcp-hello/good-reference", NULL }, 2, "lab.yaml:6:5: unknown key \"pionts\" in a test" },
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--test", "nope", NULL }, 2, "has no test \"nope\"" },
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--format", "xml", NULL }, 2, "unknown format" },
@@ -555,7 +556,9 @@ START_TEST(check_runs_visible_tests_only)
 	const char *args[] = { "check", dir, NULL };
 	char *out;
 	ck_assert_int_eq(grader(&out, args, NULL), 0);
-	ck_assert_msg(strstr(out, "score: 10/10") && !strstr(out, "hidden"), "%s", out);
+	/* ... and says what the hidden ones hold: 10/10 is not the final grade. */
+	ck_assert_msg(strstr(out, "\n4 points in 4 hidden tests not run here: the final grade runs them too\n\nscore: 10/10\n"),
+		      "%s", out);
 	free(out);
 	free(marker);
 	free(dir);
