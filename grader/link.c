@@ -415,7 +415,7 @@ release(struct fwd *f, int draining)
 		f->nq--;
 		deliver(f, &done);
 		for (size_t k = 0; k < f->nq; k++)
-			if (f->q[k].held && same_flow(&f->q[k], &done)) {
+			if (f->q[k].held && f->q[k].number < done.number && same_flow(&f->q[k], &done)) {
 				f->q[k].held = 0;
 				if (f->q[k].due < now)
 					f->q[k].due = now;
