@@ -1107,6 +1107,9 @@ step_target(struct ctx *c, const struct step *s)
 		}
 		break;
 	case STEP_STOP:
+		/* Across a link, a receiver first takes in what arrived. */
+		if (c->link)
+			pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
 		stop_procs(c, p);
 		break;
 	default:

@@ -483,7 +483,7 @@ static const struct bad_case {
 	  { "6:13: \"a.c\" is both provided by the lab and handed in", "6:13: provided file \"../x.h\" must be a plain file name",
 	    "6:13: provided file \"nope.h\" is not in " } },
 	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
-	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping)" } },
+	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping, datagrams)" } },
 	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
 	  { "15:16: check \"sequence\" runs after the test: put it in the test's checks list" } },
 	{ "step check in checks", HEAD T1 "    checks:\n      - check: fds\n        of: prog\n", NULL, 1,
