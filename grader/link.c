@@ -31,7 +31,8 @@
  * next occurrence) gets a fresh draw.  Ports are not part of it (the
  * kernel picks ephemeral ports at random).  A held-back packet is carried
  * right after the next packet of its flow (same hosts, protocol and ports),
- * or after LINK_HOLD_MS, or when the link is drained.  delay_ms delays
+ * or after a while (LINK_HOLD_UDP_MS, LINK_HOLD_MS for TCP), or when the
+ * link is drained.  delay_ms delays
  * every packet alike (latency; order kept).
  *
  * The log.  Every decision and every delivery is recorded in memory shared
@@ -68,7 +69,14 @@
 #define TUN_NAME "link0"
 #define LINK_MTU 65535
 #define LINK_QUEUE 1024      /* packets in flight (delayed or held back) */
-#define LINK_HOLD_MS 100     /* a held-back packet waits at most this long for its flow's next one */
+/* A held-back packet waits at most this long for its flow's next one.  A
+ * UDP sender does not wait for answers, so its next datagram comes unless
+ * it has ended (then the drain before the next step releases it): a long
+ * bound keeps the swap independent of how busy the machine is.  A TCP
+ * sender may be waiting for an acknowledgement of the held segment: a
+ * short bound, or every held segment would cost a retransmission. */
+#define LINK_HOLD_UDP_MS 2000
+#define LINK_HOLD_MS 10
 #define LINK_LOG_MAX 32768   /* records kept */
 #define OCC_SLOTS 16384      /* payloads whose occurrences are counted */
 #define READ_BURST 64        /* packets read from one device before looking at the others */
@@ -324,7 +332,8 @@ enqueue(struct fwd *f, const struct link_event *e, const unsigned char *buf, siz
 	}
 	int64_t now = now_ms();
 	struct packet *p = &f->q[f->nq++];
-	*p = (struct packet){ .due = now + f->l->faults.delay_ms, .hold_until = now + LINK_HOLD_MS,
+	*p = (struct packet){ .due = now + f->l->faults.delay_ms,
+			      .hold_until = now + (e->proto == IPPROTO_UDP ? LINK_HOLD_UDP_MS : LINK_HOLD_MS),
 			      .number = e->packet, .from = e->from, .to = e->to, .proto = e->proto,
 			      .held = (uint8_t)held, .sport = e->sport, .dport = e->dport, .len = len };
 	p->buf = xmalloc(len);
