@@ -257,10 +257,10 @@ datagrams_run(const struct check_use *use, struct check_run *r)
 		check_add(r, ST_ERROR, "internal error: check \"datagrams\" needs the test's hosts (lab.yaml hosts:) and its receiver", NULL);
 		return;
 	}
-	long drops = link_udp_kernel_drops(l, (size_t)check_host(p));
+	long drops = link_kernel_drops(l, (size_t)check_host(p));
 	if (drops != 0) {
 		char *msg = drops < 0 ? xstrfmt("internal error: cannot read the UDP counters of host \"%s\"", link_host_name(l, (size_t)check_host(p)))
-				      : xstrfmt("internal error: the kernel of host \"%s\" dropped %ld datagram%s itself (its receive buffer was full: the receiver did not read fast enough, or the machine was too busy), so what the receiver should report cannot be told; this is not the program's fault",
+				      : xstrfmt("internal error: the kernel of host \"%s\" or of the link dropped %ld datagram%s itself (a receive buffer or the link's queue was full: the receiver did not read fast enough, or the machine was too busy), so what the receiver should report cannot be told; this is not the program's fault",
 						link_host_name(l, (size_t)check_host(p)), drops, drops == 1 ? "" : "s");
 		check_add(r, ST_ERROR, msg, NULL);
 		free(msg);

@@ -77,7 +77,8 @@
  * short bound, or every held segment would cost a retransmission. */
 #define LINK_HOLD_UDP_MS 2000
 #define LINK_HOLD_MS 10
-#define LINK_LOG_MAX 32768   /* records kept */
+#define LINK_LOG_MAX 131072  /* records kept (two a packet: its fate, its delivery) */
+#define LINK_TXQUEUE 4096    /* packets a host's TUN device queues for the forwarder */
 #define OCC_SLOTS 16384      /* payloads whose occurrences are counted */
 #define READ_BURST 64        /* packets read from one device before looking at the others */
 
@@ -201,6 +202,13 @@ configure_host(struct link *l, size_t i, char *err, size_t errlen)
 	int rc = iface_up(s, "lo");
 	if (rc == 0)
 		rc = ifreq_ioctl(s, SIOCSIFMTU, &mtu);
+	struct ifreq txq;
+	memset(&txq, 0, sizeof txq);
+	txq.ifr_qlen = LINK_TXQUEUE;
+	if (rc == 0 && ifreq_ioctl(s, SIOCSIFTXQLEN, &txq) < 0) {
+		/* refused in a user namespace: the default queue (500) holds a
+		 * lab's bursts, and what overflows it is counted (link_kernel_drops) */
+	}
 	if (rc == 0)
 		rc = set_inet(s, SIOCSIFADDR, 0x0a000001u + (uint32_t)i);
 	if (rc == 0)
@@ -544,6 +552,7 @@ link_start(struct link **out, char *const *names, size_t nhosts, const struct li
 	}
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "link-forwarder"); /* its name in a list of the test's processes */
 		close(sv[0]);
 		l->ctl = sv[1];
 		for (size_t i = 0; i < nhosts; i++)
@@ -750,34 +759,62 @@ link_describe(const struct link *l, struct strbuf *sb, size_t max_lines)
 		sb_addf(sb, "    (the log is full: %zu later records were not kept)\n", link_lost_events(l));
 }
 
-long
-link_udp_kernel_drops(const struct link *l, size_t host)
+/* A value of /proc/net/snmp's "Udp:" lines (the caller's namespace). */
+static long
+udp_counter(const char *text, const char *name)
 {
-	if (link_enter(l, host) < 0)
+	const char *names = strstr(text, "\nUdp: ");
+	const char *values = names ? strstr(names + 1, "\nUdp: ") : NULL;
+	if (!values)
 		return -1;
-	char *text = read_file("/proc/self/net/snmp", 1 << 16, NULL);
-	link_leave(l);
-	if (!text)
-		return -1;
-	/* "Udp: InDatagrams NoPorts InErrors ..." then "Udp: 12 0 0 ..." */
-	long drops = -1;
-	char *names = strstr(text, "\nUdp: ");
-	char *values = names ? strstr(names + 1, "\nUdp: ") : NULL;
-	if (values) {
-		char *save1, *save2;
-		*values = '\0';
-		char *k = strtok_r(names + 6, " \n", &save1), *val = strtok_r(values + 6, " \n", &save2);
-		long in = 0, rcvbuf = 0;
-		for (; k && val; k = strtok_r(NULL, " \n", &save1), val = strtok_r(NULL, " \n", &save2)) {
-			if (!strcmp(k, "InErrors"))
-				in = strtol(val, NULL, 10);
-			else if (!strcmp(k, "RcvbufErrors"))
-				rcvbuf = strtol(val, NULL, 10);
-		}
-		drops = in > rcvbuf ? in : rcvbuf; /* InErrors counts RcvbufErrors too */
+	names += 6;
+	values += 6;
+	for (;;) {
+		size_t n = strcspn(names, " \n"), v = strcspn(values, " \n");
+		if (strlen(name) == n && !strncmp(names, name, n))
+			return strtol(values, NULL, 10);
+		if (names[n] != ' ' || values[v] != ' ')
+			return -1;
+		names += n + 1;
+		values += v + 1;
 	}
+}
+
+/* Packets the host's TUN device dropped because its queue to the
+ * forwarder was full (tx_drop of /proc/net/dev, the caller's namespace). */
+static long
+tun_queue_drops(void)
+{
+	char *text = read_file("/proc/self/net/dev", 1 << 16, NULL);
+	const char *line = text ? strstr(text, TUN_NAME ":") : NULL;
+	long v[12], drops = -1;
+	if (line && sscanf(line + strlen(TUN_NAME ":"), "%ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11]) == 12)
+		drops = v[11];
 	free(text);
 	return drops;
+}
+
+long
+link_kernel_drops(const struct link *l, size_t host)
+{
+	long total = 0;
+	for (size_t i = 0; i < l->nhosts; i++) {
+		if (link_enter(l, i) < 0)
+			return -1;
+		long tun = tun_queue_drops(), udp = 0;
+		if (i == host) {
+			char *text = read_file("/proc/self/net/snmp", 1 << 16, NULL);
+			long in = text ? udp_counter(text, "InErrors") : -1, rcvbuf = text ? udp_counter(text, "RcvbufErrors") : -1;
+			free(text);
+			udp = in > rcvbuf ? in : rcvbuf; /* InErrors counts RcvbufErrors too */
+		}
+		link_leave(l);
+		if (tun < 0 || udp < 0)
+			return -1;
+		total += tun + udp;
+	}
+	return total;
 }
 
 void

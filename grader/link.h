@@ -79,9 +79,12 @@ size_t link_lost_events(const struct link *l);
 /* The schedule in words: each packet that was not carried as it came
  * (dropped, duplicated, held back), at most max_lines of them. */
 void link_describe(const struct link *l, struct strbuf *sb, size_t max_lines);
-/* Datagrams host i's kernel dropped itself (UDP RcvbufErrors + InErrors
- * of /proc/net/snmp in its namespace): -1 when it cannot be read. */
-long link_udp_kernel_drops(const struct link *l, size_t host);
+/* Packets the kernels dropped themselves, outside the schedule: UDP
+ * datagrams host i could not queue to a socket (InErrors, RcvbufErrors
+ * of its /proc/net/snmp), and packets any host's TUN device could not
+ * queue to the forwarder (a sender faster than the link).  -1 when it
+ * cannot be read. */
+long link_kernel_drops(const struct link *l, size_t host);
 const char *link_host_name(const struct link *l, size_t host);
 void link_free(struct link *l);
 

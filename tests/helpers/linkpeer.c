@@ -3,6 +3,7 @@
  *   linkpeer udp-send ADDR PORT NAME COUNT   COUNT datagrams "NAME I" (I = 1..COUNT)
  *   linkpeer udp-recv PORT                   prints each datagram on a line; on SIGTERM
  *                                            "got N datagrams" and exit 0
+ *   linkpeer udp-count PORT                  the same without a line per datagram
  *   linkpeer tcp-send ADDR PORT BYTES        BYTES of a pattern in 1000-byte writes
  *   linkpeer tcp-recv PORT BYTES             one connection: checks the pattern arrives
  *                                            whole and in order, prints "received N bytes in order"
@@ -59,7 +60,7 @@ udp_send(char **argv)
 }
 
 static int
-udp_recv(char **argv)
+udp_recv(char **argv, int quiet)
 {
 	struct sigaction sa = { .sa_handler = on_term }; /* no SA_RESTART: recv must end */
 	sigaction(SIGTERM, &sa, NULL);
@@ -76,7 +77,8 @@ udp_recv(char **argv)
 		if (n < 0)
 			continue;
 		buf[n] = '\0';
-		printf("%s\n", buf);
+		if (!quiet)
+			printf("%s\n", buf);
 		got++;
 	}
 	printf("got %ld datagrams\n", got);
@@ -183,7 +185,9 @@ main(int argc, char **argv)
 	if (argc >= 6 && !strcmp(argv[1], "udp-send"))
 		return udp_send(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "udp-recv"))
-		return udp_recv(argv + 2);
+		return udp_recv(argv + 2, 0);
+	if (argc >= 3 && !strcmp(argv[1], "udp-count"))
+		return udp_recv(argv + 2, 1);
 	if (argc >= 5 && !strcmp(argv[1], "tcp-send"))
 		return tcp_send(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "tcp-recv"))
