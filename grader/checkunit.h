@@ -48,6 +48,7 @@ struct check_unit {
 	void (*release)(void *args);
 	/* Frees the state begin() made (free() when NULL). */
 	void (*drop)(void *state);
+	int needs_hosts; /* only in a test with hosts (it reads the link's log) */
 };
 
 /* Parses "check: NAME" and the rest of map into use; where is the place it

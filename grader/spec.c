@@ -735,6 +735,14 @@ resolve_host(struct parser *p, const struct test_spec *t, const struct ynode *n,
 }
 
 static void
+check_needs_hosts(struct parser *p, const struct test_spec *t, const struct check_use *use)
+{
+	if (use->unit && use->unit->needs_hosts && !t->nhosts)
+		perr(p, use->line, use->col, "check \"%s\" reads the link between the test's hosts: give the test hosts, such as hosts: [sender, receiver]",
+		     use->unit->name);
+}
+
+static void
 parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struct test_spec *t)
 {
 	static const char *const keys[] = { "name", "description", "points", "visible", "memcheck",
@@ -829,7 +837,11 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 	for (size_t i = 0; i < steps->n; i++) {
 		parse_step(p, steps->kids[i], &t->steps[i]);
 		resolve_host(p, t, steps->kids[i], &t->steps[i]);
+		if (t->steps[i].kind == STEP_CHECK)
+			check_needs_hosts(p, t, &t->steps[i].check);
 	}
+	for (size_t i = 0; i < t->nchecks; i++)
+		check_needs_hosts(p, t, &t->checks[i]);
 }
 
 static void

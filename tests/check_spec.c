@@ -534,6 +534,8 @@ static const struct bad_case {
 	  NULL, 4,
 	  { "15:9: \"on: c\" names no host of this test", "15:9: argument \"{host:z}\" names no host of this test in {host:NAME}",
 	    "15:9: argument \"{host:b\" names no host of this test in {host:NAME}", "19:9: \"on\" does not apply to an alive step" } },
+	{ "datagrams without hosts", HEAD T1 "    checks:\n      - {check: datagrams, of: prog, port: 2001}\n", NULL, 1,
+	  { "16:9: check \"datagrams\" reads the link between the test's hosts: give the test hosts" } },
 	{ "on without hosts", HEAD T1 "        on: b\n", NULL, 1,
 	  { "14:9: \"on: b\" needs the test's hosts, such as hosts: [b, other]" } },
 	{ "binary record too small",
