@@ -97,6 +97,7 @@ struct link {
 	int tun[LINK_MAX_HOSTS];
 	int own_netns;
 	int ctl; /* the init's end of the control socket */
+	unsigned char drains; /* drain requests so far (the id of the last) */
 	pid_t pid;
 	struct link_log *log;
 };
@@ -462,6 +463,7 @@ forwarder_main(struct link *l)
 	static unsigned char buf[LINK_MTU + 1];
 	f.l = l;
 	int draining = 0;
+	char drain_id = 0; /* echoed when done: a late answer to an earlier request is told apart */
 	struct pollfd pfd[LINK_MAX_HOSTS + 1];
 	for (;;) {
 		int empty = 1;
@@ -481,10 +483,15 @@ forwarder_main(struct link *l)
 			if (poll(&one, 1, 0) > 0)
 				empty = 0;
 		}
-		release(&f, draining);
+		/* A drain asked for while we had not read a burst yet (a busy
+		 * machine) must not cancel the swaps within it: the holds are
+		 * honoured first, and only what waits for nothing more is let go. */
+		release(&f, 0);
+		if (draining)
+			release(&f, 1);
 		if (draining && empty && f.nq == 0) {
 			draining = 0;
-			if (send(l->ctl, "i", 1, MSG_NOSIGNAL) < 0)
+			if (send(l->ctl, &drain_id, 1, MSG_NOSIGNAL) < 0)
 				_exit(0);
 		}
 		if (!empty)
@@ -500,8 +507,10 @@ forwarder_main(struct link *l)
 			ssize_t n = recv(l->ctl, &c, 1, MSG_DONTWAIT);
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 				_exit(0); /* the init stopped us, or is gone */
-			if (n == 1 && c == 'd')
+			if (n == 1) {
 				draining = 1;
+				drain_id = c;
+			}
 		}
 	}
 }
@@ -612,7 +621,8 @@ link_leave(const struct link *l)
 int
 link_drain(struct link *l, int timeout_ms)
 {
-	if (l->ctl < 0 || send(l->ctl, "d", 1, MSG_NOSIGNAL) < 0)
+	char id = (char)(++l->drains | 1); /* never 0 */
+	if (l->ctl < 0 || send(l->ctl, &id, 1, MSG_NOSIGNAL) < 0)
 		return -1;
 	int64_t end = now_ms() + timeout_ms;
 	for (;;) {
@@ -627,8 +637,8 @@ link_drain(struct link *l, int timeout_ms)
 			continue;
 		char c;
 		ssize_t n = recv(l->ctl, &c, 1, MSG_DONTWAIT);
-		if (n == 1 && c == 'i')
-			return 0;
+		if (n == 1 && c == id)
+			return 0; /* else the answer to a request that timed out */
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			return -1;
 	}

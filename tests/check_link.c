@@ -228,6 +228,34 @@ START_TEST(without_namespaces_an_error)
 }
 END_TEST
 
+/* A sandbox without /dev/net/tun (a container run without --device
+ * /dev/net/tun): making hosts fails with a reason that names the remedy. */
+static void
+hosts_without_tun(void *arg, int report_fd)
+{
+	(void)arg;
+	char *names[] = { "a", "b" }, err[512] = "";
+	struct link_faults f = { 0, 0, 0, 0 };
+	struct link *l;
+	int rc = link_start(&l, names, 2, &f, 1, err, sizeof err);
+	dprintf(report_fd, "%d %s", rc, err);
+	link_free(l);
+}
+
+START_TEST(no_tun_device_says_which_flag)
+{
+	if (!links_available())
+		return;
+	struct sandbox_config cfg = { .mode = ISOLATION_NAMESPACES, .deadline_ms = 10000, .tun = 0 };
+	struct strbuf rep = STRBUF_INIT;
+	char err[256];
+	ck_assert_int_eq(sandbox_run(&cfg, hosts_without_tun, NULL, &rep, NULL, err, sizeof err), 0);
+	ck_assert_msg(rep.buf && !strncmp(rep.buf, "-1 cannot open /dev/net/tun", 27) && strstr(rep.buf, "--device /dev/net/tun"),
+		      "%s", rep.buf ? rep.buf : "(nothing)");
+	sb_release(&rep);
+}
+END_TEST
+
 /* The schedule itself: a function of its inputs only, close to the
  * probabilities asked for. */
 START_TEST(decisions_are_a_function)
@@ -261,6 +289,7 @@ link_suite(void)
 	tcase_add_test(tc, tcp_through_a_lossy_link);
 	tcase_add_test(tc, hostile_program_on_a_host);
 	tcase_add_test(tc, without_namespaces_an_error);
+	tcase_add_test(tc, no_tun_device_says_which_flag);
 	suite_add_tcase(s, tc);
 	return s;
 }
