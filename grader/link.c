@@ -28,7 +28,8 @@
  * of its transport payload, and which occurrence of that payload in that
  * direction it is: the same datagram gets the same fate whatever the
  * interleaving of several senders, and a TCP retransmission (same payload,
- * next occurrence) gets a fresh draw.  Ports are not part of it (the
+ * next occurrence) gets a fresh draw.  A TCP SYN is never dropped (its
+ * retransmission takes a second or more).  Ports are not part of it (the
  * kernel picks ephemeral ports at random).  A held-back packet is carried
  * right after the next packet of its flow (same hosts, protocol and ports),
  * or after a while (LINK_HOLD_UDP_MS, LINK_HOLD_MS for TCP), or when the
@@ -372,6 +373,12 @@ handle_packet(struct fwd *f, unsigned from, const unsigned char *buf, size_t len
 	} else if (e.proto == IPPROTO_UDP || e.proto == IPPROTO_TCP) {
 		e.occurrence = occurrence(f, e.hash ^ mix((uint64_t)from << 8 | e.to));
 		e.fate = (uint8_t)link_decide(l->seed, &l->faults, from, e.to, e.hash, e.occurrence);
+		/* A lost SYN costs a second (then two, four...) before TCP sends
+		 * it again: a test's time would go to waiting, and a correct
+		 * program could time out under an unlucky seed.  Connection
+		 * set-up is never lost; everything after it may be. */
+		if (e.proto == IPPROTO_TCP && (e.tcp_flags & 0x02) && e.fate == LINK_DROP)
+			e.fate = LINK_PASS;
 	} else {
 		e.fate = LINK_PASS; /* ICMP and the like: carried, no faults */
 	}
