@@ -148,9 +148,12 @@ fates(const char *s)
 		for (const char *p = line; p < line + len; p++)
 			if (*p == ':')
 				colon = p;
-		/* "packet 12, a -> b, ... "alice 3": held back, carried after packet 14" */
-		if (comma && colon)
-			sv_pushf(&lines, "%.*s", (int)(colon - comma), comma);
+		/* "packet 12, a -> b, ... "alice 3": held back, carried after packet 14":
+		 * all but the packet numbers, which depend on the interleaving */
+		if (comma && colon) {
+			const char *fate_end = memchr(colon, ',', (size_t)(line + len - colon));
+			sv_pushf(&lines, "%.*s", (int)((fate_end ? fate_end : line + len) - comma), comma);
+		}
 		line += len + (end != NULL);
 	}
 	qsort(lines.v, lines.n, sizeof *lines.v, cmp_str);
