@@ -220,6 +220,25 @@ START_TEST(hostile_program_on_a_host)
 }
 END_TEST
 
+START_TEST(unknown_address_and_flood)
+{
+	if (!links_available())
+		return;
+	struct graded_test r;
+	run("no-such-host", 1, ISOLATION_NAMESPACES, &r);
+	ck_assert_msg(r.status == ST_FAIL && strstr(r.message, "never printed"), "%s: %s", status_name(r.status), r.message);
+	int n = 0;
+	for (const char *line = r.details; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		size_t len = strcspn(line, "\n");
+		char *one = xstrfmt("%.*s", (int)len, line);
+		n += strstr(one, "a -> nobody, UDP port 2001, 9 bytes \"mallory ") && strstr(one, "to an address no host has, dropped");
+		free(one);
+	}
+	ck_assert_msg(n == 5, "%d of 5 datagrams to 10.0.0.9 said dropped:\n%s", n, r.details);
+	graded_test_release(&r);
+}
+END_TEST
+
 START_TEST(without_namespaces_an_error)
 {
 	struct graded_test r;
@@ -291,6 +310,7 @@ link_suite(void)
 	tcase_add_test(tc, no_loss_carries_everything);
 	tcase_add_test(tc, tcp_through_a_lossy_link);
 	tcase_add_test(tc, hostile_program_on_a_host);
+	tcase_add_test(tc, unknown_address_and_flood);
 	tcase_add_test(tc, without_namespaces_an_error);
 	tcase_add_test(tc, no_tun_device_says_which_flag);
 	suite_add_tcase(s, tc);
