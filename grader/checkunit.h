@@ -48,6 +48,7 @@ struct check_unit {
 	void (*release)(void *args);
 	/* Frees the state begin() made (free() when NULL). */
 	void (*drop)(void *state);
+	int needs_hosts; /* only in a test with hosts (it reads the link's log) */
 };
 
 /* Parses "check: NAME" and the rest of map into use; where is the place it
@@ -94,6 +95,11 @@ int check_step_ms(struct check_run *r);
 const char *check_workdir(struct check_run *r);
 /* The test's seed ({seed} in args). */
 long check_seed(struct check_run *r);
+/* The test's link between its hosts (link.h: its log of every packet), or
+ * NULL when the test has no hosts; and the host p runs on (-1: none). */
+struct link;
+const struct link *check_link(struct check_run *r);
+int check_host(const struct proc *p);
 /* Calls fn with every chunk of p's stdout (err: stderr) as it arrives,
  * from the process named id's first byte on; register in begin(). */
 typedef void (*check_stream_fn)(void *state, const char *buf, size_t len);

@@ -354,17 +354,18 @@ check_tun(const struct doctor_facts *f, struct doctor_finding *r)
 	switch (f->tun) {
 	case DOCTOR_TUN_PRESENT:
 		r->status = DOCTOR_OK;
-		set(r->text, "ok (/dev/net/tun present, for links between two hosts)");
+		set(r->text, "ok (/dev/net/tun present: tests with hosts joined by a link can run%s)",
+		    sandbox_works(f) ? "" : ", once the sandbox has its namespaces");
 		break;
 	case DOCTOR_TUN_NO_ACCESS:
 		r->status = DOCTOR_WARN;
-		set(r->text, "/dev/net/tun present but not readable and writable by uid %ld (mode %s)", (long)f->euid,
+		set(r->text, "/dev/net/tun present but not readable and writable by uid %ld (mode %s): tests with hosts joined by a link end as error", (long)f->euid,
 		    f->tun_mode ? f->tun_mode : "?");
 		set(r->remedy, "sudo chmod 0666 /dev/net/tun (its usual mode), or run the grader as root");
 		break;
 	default:
 		r->status = DOCTOR_WARN;
-		set(r->text, "/dev/net/tun missing (links between two hosts need it)");
+		set(r->text, "/dev/net/tun missing: tests with hosts joined by a link (lab.yaml hosts:) end as error; the others are not affected");
 		set(r->remedy, "%s", f->container ? "docker run --device /dev/net/tun ..." : "sudo modprobe tun");
 	}
 }

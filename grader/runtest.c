@@ -24,6 +24,7 @@
 
 #include "capture.h"
 #include "checkunit.h"
+#include "link.h"
 #include "match.h"
 #include "memcheck.h"
 #include "probe.h"
@@ -40,6 +41,8 @@
 #define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
 #define MEMCHECK_LOG_MAX (256 * 1024)
 #define MAX_HANG_CHILDREN 4 /* a hang report describes this many of its children */
+#define LINK_DRAIN_MS 1000  /* at most, for a link's packets in flight to arrive */
+#define LINK_SHOWN 40       /* packets of the link's schedule a failing test's details list */
 
 /* A unit's watch on a stream (check_observe). */
 struct observer {
@@ -106,6 +109,7 @@ struct ctx {
 	size_t nstates;
 	int uses_seed;
 	const struct check_use *current; /* the check running now */
+	struct link *link; /* the test's hosts and link; NULL without hosts */
 };
 
 static const char *
@@ -307,6 +311,14 @@ cond_ready_or_exited(struct ctx *c, void *arg)
 	struct proc *p = arg;
 	if (!p->running)
 		return 1;
+	if (c->link && p->step->host >= 0 && p->step->ready.kind != READY_STDOUT) {
+		/* Its sockets are in its host's network namespace. */
+		if (link_enter(c->link, (size_t)p->step->host) < 0)
+			return 0;
+		int ok = ready_check(&p->step->ready, NULL, 0, c->workdir);
+		link_leave(c->link);
+		return ok;
+	}
 	if (p->step->ready.kind != READY_STDOUT) /* no copy of a flood per check */
 		return ready_check(&p->step->ready, NULL, 0, c->workdir);
 	size_t len;
@@ -430,25 +442,45 @@ until(const struct ctx *c, int ms)
 	return t < c->deadline ? t : c->deadline;
 }
 
-/* An argument, with {seed} replaced by the run's seed. */
+/* {host:NAME}: the address of the test's host NAME (the spec checked it). */
+static size_t
+host_arg(struct ctx *c, const char *at, struct strbuf *sb)
+{
+	const char *name = at + 6, *end = strchr(name, '}');
+	for (size_t i = 0; end && i < c->t->nhosts; i++)
+		if (strlen(c->t->hosts[i]) == (size_t)(end - name) && !strncmp(c->t->hosts[i], name, (size_t)(end - name))) {
+			char addr[32];
+			link_address(i, addr, sizeof addr);
+			sb_adds(sb, addr);
+			return (size_t)(end + 1 - at);
+		}
+	sb_add(sb, at, 1);
+	return 1;
+}
+
+/* An argument, with {seed} replaced by the run's seed and {host:NAME} by
+ * that host's address. */
 static void
 push_arg(struct ctx *c, struct strvec *argv, const char *arg)
 {
-	const char *at = strstr(arg, "{seed}");
-	if (!at) {
+	if (!strstr(arg, "{seed}") && !strstr(arg, "{host:")) {
 		sv_push(argv, arg);
 		return;
 	}
 	struct strbuf sb = STRBUF_INIT;
-	for (; at; at = strstr(arg, "{seed}")) {
-		sb_add(&sb, arg, (size_t)(at - arg));
-		sb_addf(&sb, "%ld", c->env->seed);
-		arg = at + 6;
+	while (*arg) {
+		if (!strncmp(arg, "{seed}", 6)) {
+			sb_addf(&sb, "%ld", c->env->seed);
+			c->uses_seed = 1;
+			arg += 6;
+		} else if (!strncmp(arg, "{host:", 6)) {
+			arg += host_arg(c, arg, &sb);
+		} else {
+			sb_add(&sb, arg++, 1);
+		}
 	}
-	sb_adds(&sb, arg);
-	sv_push(argv, sb.buf);
+	sv_push(argv, sb.buf ? sb.buf : "");
 	sb_release(&sb);
-	c->uses_seed = 1;
 }
 
 static struct proc *
@@ -508,6 +540,7 @@ spawn(struct ctx *c, const struct step *s, const char *id)
 		.stdin_data = s->stdin_text,
 		.stdin_len = s->stdin_text ? strlen(s->stdin_text) : 0,
 		.extra_fd = log_pipe[1] >= 0 ? log_pipe[1] : 0,
+		.netns_fd = c->link && s->host >= 0 ? link_netns(c->link, (size_t)s->host) : 0,
 		.jail = sandbox_jail(!s->is_ref),
 		.limits = { .cpu_ms = l->cpu_ms * slow,
 			    .memory_mb = p->memcheck == MEMCHECK_NONE ? l->memory_mb : 0,
@@ -848,6 +881,18 @@ check_seed(struct check_run *r)
 	return r->c->env->seed;
 }
 
+const struct link *
+check_link(struct check_run *r)
+{
+	return r->c->link;
+}
+
+int
+check_host(const struct proc *p)
+{
+	return p->step->host;
+}
+
 void
 check_observe(struct check_run *r, const char *id, int err, check_stream_fn fn, void *state)
 {
@@ -1024,6 +1069,16 @@ step_run(struct ctx *c, const struct step *s)
 	}
 }
 
+/* What is in flight on the link arrives before a process is judged
+ * settled or stopped (a receiver sees every datagram that was sent). */
+static void
+drain_link(struct ctx *c)
+{
+	if (c->link && link_drain(c->link, LINK_DRAIN_MS) < 0)
+		sb_addf(&c->v.details, "(note) the link still carried packets %d ms after it was asked to empty\n",
+			LINK_DRAIN_MS);
+}
+
 static void
 step_target(struct ctx *c, const struct step *s)
 {
@@ -1031,6 +1086,8 @@ step_target(struct ctx *c, const struct step *s)
 	if (!p)
 		return; /* the spec validator rules this out; the start failed */
 	int ms = step_timeout(c, p);
+	if (s->kind == STEP_ALIVE || s->kind == STEP_STOP)
+		drain_link(c);
 	struct sched_mark mark = sched_mark();
 	switch (s->kind) {
 	case STEP_ALIVE:
@@ -1050,6 +1107,9 @@ step_target(struct ctx *c, const struct step *s)
 		}
 		break;
 	case STEP_STOP:
+		/* Across a link, a receiver first takes in what arrived. */
+		if (c->link)
+			pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
 		stop_procs(c, p);
 		break;
 	default:
@@ -1074,10 +1134,13 @@ finish(struct ctx *c)
 	 * after its reply, say) before it is stopped: the checks see all it
 	 * had to say.  Asleep in the kernel means done; a spinning one gets
 	 * its step's time, no more. */
+	if (!c->aborted)
+		drain_link(c);
 	for (size_t i = 0; i < c->nprocs && !c->aborted; i++)
 		if (c->procs[i].running && c->procs[i].step->kind == STEP_START)
 			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_settled, &c->procs[i], READY_TICK_MS);
 	stop_procs(c, NULL);
+	link_stop(c->link); /* its log stays for the checks */
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
 		if (p->step->kind == STEP_START)
@@ -1117,6 +1180,13 @@ finish(struct ctx *c)
 	/* The test's own checks, now that every process has ended. */
 	for (size_t i = 0; i < c->t->nchecks && !c->aborted; i++)
 		run_check(c, &c->t->checks[i]);
+	if (c->link && c->v.status != ST_PASS) {
+		struct strbuf d = STRBUF_INIT;
+		link_describe(c->link, &d, LINK_SHOWN);
+		sb_addf(&c->v.details, "%s", d.buf);
+		sb_release(&d);
+		c->uses_seed = 1;
+	}
 	if (c->uses_seed && c->v.status != ST_PASS)
 		sb_addf(&c->v.details, "(note) this run used seed %ld: the same seed (--seed %ld) replays it\n", c->env->seed,
 			c->env->seed);
@@ -1145,6 +1215,24 @@ check_ports_free(struct ctx *c)
 			continue;
 		char *msg = xstrfmt("internal error: port %d of this machine is still in use (a connection of an earlier test in TIME_WAIT, or another program), and without namespaces this test cannot have a port of its own; `grader doctor` says how to get them",
 				    r->port);
+		verdict_add(&c->v, ST_ERROR, msg, NULL);
+		free(msg);
+		c->aborted = 1;
+	}
+}
+
+/* The test's hosts and the link between them. */
+static void
+start_link(struct ctx *c)
+{
+	char err[512];
+	if (c->env->mode != ISOLATION_NAMESPACES) {
+		verdict_add(&c->v, ST_ERROR, "internal error: this test runs programs on two hosts joined by a link, which needs the sandbox's namespaces; this machine gives none now (see `grader doctor`), and this is not the program's fault", NULL);
+		c->aborted = 1;
+		return;
+	}
+	if (link_start(&c->link, c->t->hosts, c->t->nhosts, &c->t->link, c->env->seed, err, sizeof err) < 0) {
+		char *msg = xstrfmt("internal error: this test runs programs on two hosts joined by a link, which cannot be made here: %s; this is not the program's fault (see `grader doctor`)", err);
 		verdict_add(&c->v, ST_ERROR, msg, NULL);
 		free(msg);
 		c->aborted = 1;
@@ -1198,6 +1286,8 @@ test_body(void *arg, int report_fd)
 	c.deadline = now_ms() + a->t->limits.wall_ms;
 	if (a->env->mode == ISOLATION_NONE)
 		check_ports_free(&c);
+	if (a->t->nhosts)
+		start_link(&c);
 	for (size_t i = 0; i < a->t->nsteps && !c.aborted; i++) {
 		const struct step *s = &a->t->steps[i];
 		if (now_ms() >= c.deadline) {
@@ -1242,6 +1332,7 @@ report:
 		if (c.states[i].state)
 			(c.states[i].use->unit->drop ? c.states[i].use->unit->drop : free)(c.states[i].state);
 	free(c.states);
+	link_free(c.link);
 	verdict_release(&c.v);
 	if (c.sigfd >= 0)
 		close(c.sigfd);
@@ -1257,7 +1348,8 @@ run_once(const struct grade_env *env, const struct test_spec *t, struct graded_t
 				      .hide = env->hide,
 				      .deadline_ms = t->limits.wall_ms + 10000,
 				      .memory_mb = t->limits.test_memory_mb,
-				      .pids = t->limits.processes + GRADER_PIDS };
+				      .pids = t->limits.processes + GRADER_PIDS,
+				      .tun = t->nhosts > 0 };
 	struct strbuf rep = STRBUF_INIT;
 	struct sandbox_usage use;
 	char err[512];

@@ -394,6 +394,10 @@ build_root(const struct sandbox_config *cfg, char *err, size_t errlen)
 		if (bad < 0)
 			goto close_fds;
 	}
+	struct stat tun;
+	if (cfg->tun && stat("/dev/net/tun", &tun) == 0 && S_ISCHR(tun.st_mode) &&
+	    bind_at("/dev/net/tun", STAGE "/dev/net/tun", 0, err, errlen) < 0)
+		goto close_fds;
 	if (symlink("/proc/self/fd", STAGE "/dev/fd") < 0 || symlink("/proc/self/fd/0", STAGE "/dev/stdin") < 0 ||
 	    symlink("/proc/self/fd/1", STAGE "/dev/stdout") < 0 || symlink("/proc/self/fd/2", STAGE "/dev/stderr") < 0) {
 		errf(err, errlen, "cannot lay out /dev: %s", strerror(errno));
@@ -528,6 +532,9 @@ jail_main(const struct sandbox_config *cfg, int sock)
 	for (const struct sandbox_bind *b = cfg->binds; b && b->path && !*err; b++)
 		if ((b->flags & SANDBOX_BIND_TRUSTED) && umount2(b->path, MNT_DETACH) < 0)
 			errf(err, sizeof err, "cannot hide \"%s\" from the jail: %s", b->path, strerror(errno));
+	struct stat tun;
+	if (!*err && cfg->tun && stat("/dev/net/tun", &tun) == 0 && umount2("/dev/net/tun", MNT_DETACH) < 0)
+		errf(err, sizeof err, "cannot hide /dev/net/tun from the jail: %s", strerror(errno));
 	if (!*err && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		errf(err, sizeof err, "cannot mount the jail's /proc: %s", strerror(errno));
 	if (!*err && (mount("/proc/sys", "/proc/sys", "none", MS_BIND | MS_REC, NULL) < 0 ||

@@ -45,6 +45,8 @@ struct sandbox_config {
 	int deadline_ms;   /* backstop: the init is killed after this long */
 	long memory_mb;    /* the whole test's memory (cgroup); 0: no limit */
 	long pids;         /* the whole test's processes (cgroup); 0: no limit */
+	int tun;           /* show /dev/net/tun (where the machine has it) to the init, never
+			    * to the jail: link.c makes a test's hosts with it */
 };
 
 /* What the parent saw of a finished sandbox. */

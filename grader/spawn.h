@@ -51,6 +51,7 @@ struct child {
 	int merge_stderr; /* send stderr to the stdout pipe */
 	int new_pgrp;     /* own process group, so a timeout kills its children too */
 	int extra_fd;     /* >0: also given to the child as fd 3 (a log pipe); 0: none */
+	int netns_fd;     /* >0: the child enters this network namespace (a test's host) first; 0: stays */
 	const struct child_jail *jail; /* NULL: runs with the caller's privileges */
 	/* set by child_start */
 	pid_t pid;

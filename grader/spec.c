@@ -464,11 +464,12 @@ static void
 parse_step(struct parser *p, const struct ynode *n, struct step *s)
 {
 	static const char *const keys[] = { "start", "run", "alive", "wait", "stop", "as", "args",
-					     "env", "stdin", "repeat", "ready", "memcheck", "expect", NULL };
+					     "env", "stdin", "repeat", "ready", "memcheck", "expect", "on", NULL };
 	s->line = n->line;
 	s->col = n->col;
 	s->memcheck = MEMCHECK_INHERIT;
 	s->repeat = 1;
+	s->host = -1;
 	s->kind = (enum step_kind)-1;
 	if (want(p, n, Y_MAP, "a step") < 0)
 		return;
@@ -532,6 +533,10 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 			break;
 		case 12:
 			parse_expect(p, v, &s->expect);
+			break;
+		case 13:
+			free(s->on);
+			s->on = get_str(p, v, "on");
 			break;
 		}
 	}
@@ -639,17 +644,115 @@ check_test_refs(struct parser *p, struct lab_spec *spec, struct test_spec *t)
 	}
 }
 
+/* hosts: [sender, receiver] */
+static void
+parse_hosts(struct parser *p, const struct ynode *n, struct test_spec *t)
+{
+	if (want(p, n, Y_SEQ, "hosts") < 0)
+		return;
+	if (n->n < 2 || n->n > LINK_MAX_HOSTS) {
+		perr(p, n->line, n->col, "hosts lists 2 to %d hosts, not %zu", LINK_MAX_HOSTS, n->n);
+		return;
+	}
+	t->hosts = xcalloc(n->n, sizeof *t->hosts);
+	for (size_t i = 0; i < n->n; i++) {
+		char *name = get_str(p, n->kids[i], "a host name");
+		if (!name)
+			continue;
+		if (!valid_name(name))
+			perr(p, n->kids[i]->line, n->kids[i]->col, "host name \"%s\" may use only a-z, 0-9, - and _", name);
+		for (size_t j = 0; j < t->nhosts; j++)
+			if (!strcmp(t->hosts[j], name))
+				perr(p, n->kids[i]->line, n->kids[i]->col, "host \"%s\" is listed twice", name);
+		t->hosts[t->nhosts++] = name;
+	}
+}
+
+/* A probability from 0 to 1 ("0.1", "10%" is not taken). */
+static void
+get_probability(struct parser *p, const struct ynode *n, const char *what, double *out)
+{
+	if (want(p, n, Y_SCALAR, what) < 0)
+		return;
+	char *end;
+	errno = 0;
+	double v = strtod(n->text, &end);
+	if (errno || end == n->text || *end || !(v >= 0 && v <= 1))
+		perr(p, n->line, n->col, "%s must be a probability from 0 to 1, such as 0.1, not \"%s\"", what, n->text);
+	else
+		*out = v;
+}
+
+/* link: {loss: 0.1, duplicate: 0.05, reorder: 0.1, delay_ms: 2} */
+static void
+parse_link(struct parser *p, const struct ynode *n, struct test_spec *t)
+{
+	static const char *const keys[] = { "loss", "duplicate", "reorder", "delay_ms", NULL };
+	if (want(p, n, Y_MAP, "link") < 0)
+		return;
+	double *probs[] = { &t->link.loss, &t->link.duplicate, &t->link.reorder };
+	for (size_t i = 0; i < n->n; i += 2) {
+		int k = key_index(p, n, i, keys, "link");
+		if (k >= 0 && k < 3)
+			get_probability(p, n->kids[i + 1], keys[k], probs[k]);
+		else if (k == 3)
+			get_int(p, n->kids[i + 1], "delay_ms", 0, 1000, &t->link.delay_ms);
+	}
+	if (!t->hosts)
+		perr(p, n->line, n->col, "a link joins hosts: list them first, such as hosts: [sender, receiver]");
+}
+
+static int
+host_index(const struct test_spec *t, const char *name, size_t len)
+{
+	for (size_t i = 0; i < t->nhosts; i++)
+		if (strlen(t->hosts[i]) == len && !strncmp(t->hosts[i], name, len))
+			return (int)i;
+	return -1;
+}
+
+/* A step's "on: HOST" and the {host:NAME} in its arguments name hosts of
+ * the test; a program runs on the first host unless told. */
+static void
+resolve_host(struct parser *p, const struct test_spec *t, const struct ynode *n, struct step *s)
+{
+	if ((int)s->kind == -1 || s->kind > STEP_RUN)
+		return;
+	if (s->on) {
+		if (!t->nhosts)
+			perr(p, n->line, n->col, "\"on: %s\" needs the test's hosts, such as hosts: [%s, other]", s->on, s->on);
+		else if ((s->host = host_index(t, s->on, strlen(s->on))) < 0)
+			perr(p, n->line, n->col, "\"on: %s\" names no host of this test", s->on);
+	} else if (t->nhosts) {
+		s->host = 0;
+	}
+	for (size_t i = 0; i < s->nargs; i++)
+		for (const char *at = strstr(s->args[i], "{host:"); at; at = strstr(at + 1, "{host:")) {
+			const char *name = at + 6, *end = strchr(name, '}');
+			if (!end || host_index(t, name, (size_t)(end - name)) < 0)
+				perr(p, n->line, n->col, "argument \"%s\" names no host of this test in {host:NAME}", s->args[i]);
+		}
+}
+
+static void
+check_needs_hosts(struct parser *p, const struct test_spec *t, const struct check_use *use)
+{
+	if (use->unit && use->unit->needs_hosts && !t->nhosts)
+		perr(p, use->line, use->col, "check \"%s\" reads the link between the test's hosts: give the test hosts, such as hosts: [sender, receiver]",
+		     use->unit->name);
+}
+
 static void
 parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struct test_spec *t)
 {
 	static const char *const keys[] = { "name", "description", "points", "visible", "memcheck",
-					     "leftovers", "limits", "steps", "checks", NULL };
+					     "leftovers", "limits", "steps", "checks", "hosts", "link", NULL };
 	t->visible = 1;
 	t->leftovers_fail = 1;
 	t->limits = spec->limits;
 	if (want(p, n, Y_MAP, "a test") < 0)
 		return;
-	const struct ynode *steps = NULL, *limits = NULL, *checks = NULL;
+	const struct ynode *steps = NULL, *limits = NULL, *checks = NULL, *hosts = NULL, *link = NULL;
 	int has_points = 0, has_name = 0; /* present, even if invalid: reported once */
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
@@ -690,8 +793,18 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 		case 8:
 			checks = v;
 			break;
+		case 9:
+			hosts = v;
+			break;
+		case 10:
+			link = v;
+			break;
 		}
 	}
+	if (hosts)
+		parse_hosts(p, hosts, t);
+	if (link)
+		parse_link(p, link, t);
 	if (limits)
 		parse_limits(p, limits, &t->limits);
 	if (checks && want(p, checks, Y_SEQ, "checks") == 0) {
@@ -721,8 +834,14 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 		perr(p, steps->line, steps->col, "test \"%s\" has no steps", t->name ? t->name : "?");
 	t->steps = xcalloc(steps->n, sizeof *t->steps);
 	t->nsteps = steps->n;
-	for (size_t i = 0; i < steps->n; i++)
+	for (size_t i = 0; i < steps->n; i++) {
 		parse_step(p, steps->kids[i], &t->steps[i]);
+		resolve_host(p, t, steps->kids[i], &t->steps[i]);
+		if (t->steps[i].kind == STEP_CHECK)
+			check_needs_hosts(p, t, &t->steps[i].check);
+	}
+	for (size_t i = 0; i < t->nchecks; i++)
+		check_needs_hosts(p, t, &t->checks[i]);
 }
 
 static void
@@ -936,8 +1055,10 @@ spec_release(struct lab_spec *spec)
 			matcher_release(&s->expect.out);
 			matcher_release(&s->expect.err);
 			check_use_release(&s->check);
+			free(s->on);
 		}
 		free(t->steps);
+		free_strlist(t->hosts, t->nhosts);
 		for (size_t j = 0; j < t->nchecks; j++)
 			check_use_release(&t->checks[j]);
 		free(t->checks);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "checkunit.h"
+#include "link.h"
 #include "util.h"
 
 enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEMCHECK_ASAN };
@@ -61,6 +62,8 @@ struct step {
 	int memcheck; /* MEMCHECK_INHERIT unless the step sets it */
 	struct expect expect;
 	struct check_use check; /* STEP_CHECK */
+	char *on;   /* start / run: the host it runs on (NULL: the test's first host, if any) */
+	int host;   /* its index in the test's hosts; -1 when the test has none */
 };
 
 struct limits {
@@ -76,6 +79,9 @@ struct test_spec {
 	size_t nsteps;
 	struct check_use *checks; /* run after the last step */
 	size_t nchecks;
+	char **hosts; /* 2..LINK_MAX_HOSTS names (network namespaces joined by a link); none: 0 */
+	size_t nhosts;
+	struct link_faults link;
 };
 
 struct program_spec {

@@ -270,11 +270,38 @@ check_every_key(const struct lab_spec *s)
 	ck_assert_int_eq(s->tests[1].steps[0].expect.signal, 15); /* "TERM" without SIG */
 }
 
+static void
+check_hosts(const struct lab_spec *s)
+{
+	const struct test_spec *t = &s->tests[0];
+	ck_assert_uint_eq(t->nhosts, 2);
+	ck_assert_str_eq(t->hosts[0], "sender");
+	ck_assert_str_eq(t->hosts[1], "receiver");
+	ck_assert(t->link.loss == 0.1 && t->link.duplicate == 0.05 && t->link.reorder == 0 && t->link.delay_ms == 2);
+	ck_assert_int_eq(t->steps[0].host, 1); /* on: receiver */
+	ck_assert_int_eq(t->steps[1].host, 0); /* the first host by default */
+	ck_assert_int_eq(t->steps[2].host, -1); /* a stop step runs nothing */
+	ck_assert_int_eq(s->tests[1].steps[0].host, -1); /* a test without hosts */
+}
+
 static const struct good_case {
 	const char *name, *yaml;
 	void (*check)(const struct lab_spec *);
 } good[] = {
 	{ "minimal", HEAD T1, check_minimal },
+	{ "hosts and a link",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    hosts: [sender, receiver]\n"
+	       "    link: {loss: 0.1, duplicate: 0.05, delay_ms: 2}\n"
+	       "    steps:\n"
+	       "      - start: ref:srv\n"
+	       "        on: receiver\n"
+	       "        args: ['{host:receiver}', 'x{host:sender}y']\n"
+	       "      - run: prog\n"
+	       "      - stop: srv\n"
+	       "  - {name: t2, points: 1, steps: [{run: prog}]}\n",
+	  check_hosts },
 	{ "defaults",
 	  HEAD T1 "      - start: ref:srv\n", check_defaults },
 	{ "check units",
@@ -456,7 +483,7 @@ static const struct bad_case {
 	  { "6:13: \"a.c\" is both provided by the lab and handed in", "6:13: provided file \"../x.h\" must be a plain file name",
 	    "6:13: provided file \"nope.h\" is not in " } },
 	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
-	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping)" } },
+	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping, datagrams)" } },
 	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
 	  { "15:16: check \"sequence\" runs after the test: put it in the test's checks list" } },
 	{ "step check in checks", HEAD T1 "    checks:\n      - check: fds\n        of: prog\n", NULL, 1,
@@ -484,6 +511,33 @@ static const struct bad_case {
 	  NULL, 1, { "14:9: check \"reaping\" as a step needs of:" } },
 	{ "a check without its name", HEAD T1 "    checks:\n      - of: prog\n", NULL, 1,
 	  { "16:9: a check needs \"check: UNIT\"" } },
+	{ "a link without hosts", HEAD T1 "    link: {loss: 0.1}\n", NULL, 1,
+	  { "15:11: a link joins hosts: list them first, such as hosts: [sender, receiver]" } },
+	{ "one host", HEAD T1 "    hosts: [alone]\n", NULL, 1, { "15:12: hosts lists 2 to 4 hosts, not 1" } },
+	{ "bad hosts and link",
+	  HEAD T1 "    hosts: [a, a, 'B c']\n"
+	          "    link: {loss: 1.5, reorder: x, jitter: 3}\n",
+	  NULL, 5,
+	  { "15:16: host \"a\" is listed twice", "15:19: host name \"B c\" may use only a-z, 0-9, - and _",
+	    "16:18: loss must be a probability from 0 to 1, such as 0.1, not \"1.5\"",
+	    "16:32: reorder must be a probability from 0 to 1, such as 0.1, not \"x\"" } },
+	{ "on an unknown host",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    hosts: [a, b]\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "        on: c\n"
+	       "        args: ['{host:a}', '{host:z}', '{host:b']\n"
+	       "      - alive: prog\n"
+	       "        on: a\n",
+	  NULL, 4,
+	  { "15:9: \"on: c\" names no host of this test", "15:9: argument \"{host:z}\" names no host of this test in {host:NAME}",
+	    "15:9: argument \"{host:b\" names no host of this test in {host:NAME}", "19:9: \"on\" does not apply to an alive step" } },
+	{ "datagrams without hosts", HEAD T1 "    checks:\n      - {check: datagrams, of: prog, port: 2001}\n", NULL, 1,
+	  { "16:9: check \"datagrams\" reads the link between the test's hosts: give the test hosts" } },
+	{ "on without hosts", HEAD T1 "        on: b\n", NULL, 1,
+	  { "14:9: \"on: b\" needs the test's hosts, such as hosts: [b, other]" } },
 	{ "binary record too small",
 	  HEAD T1 "    checks:\n"
 	          "      - {check: sequence, of: prog, count: 9, binary: {record: 4, offset: 2, size: 4}}\n",

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <mqueue.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,71 @@ wait_for_stop(void)
 	printf("ready\n");
 	fflush(stdout);
 	pause();
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* The datagrams unit's receiver: "ok" counts right; "naive" takes every
+ * datagram for a new one; "slow" reads nothing until SIGTERM through a
+ * tiny socket buffer, so that its kernel drops datagrams. */
+static int
+datagrams(const char *how, int port)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	sigaction(SIGTERM, &sa, NULL);
+	int s = socket(AF_INET, SOCK_DGRAM, 0), small = 1;
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (!strcmp(how, "slow"))
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	if (s < 0 || bind(s, (struct sockaddr *)&me, sizeof me) < 0)
+		return 1;
+	static char buf[65536], names[8][33];
+	static unsigned char seen[8][1001];
+	long count[8] = { 0 }, got[8] = { 0 }, bytes[8] = { 0 }, dup[8] = { 0 }, reord[8] = { 0 }, high[8] = { 0 },
+	     distinct[8] = { 0 };
+	int nnames = 0;
+	while (!strcmp(how, "slow") && !stop)
+		pause();
+	for (;;) {
+		ssize_t n = recv(s, buf, sizeof buf - 1, stop ? MSG_DONTWAIT : 0);
+		if (n < 0 && stop)
+			break;
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		char name[33];
+		long seq, cnt;
+		if (sscanf(buf, "%32[a-z] %ld/%ld", name, &seq, &cnt) != 3 || seq < 1 || seq > cnt || cnt > 1000)
+			continue;
+		int k = 0;
+		while (k < nnames && strcmp(names[k], name))
+			k++;
+		if (k == nnames && nnames < 8)
+			snprintf(names[nnames++], sizeof names[0], "%s", name), count[k] = cnt;
+		if (k == 8)
+			continue;
+		got[k]++, bytes[k] += n;
+		if (seen[k][seq] && strcmp(how, "naive")) {
+			dup[k]++;
+			continue;
+		}
+		seen[k][seq] = 1, distinct[k]++;
+		if (seq < high[k])
+			reord[k]++;
+		else
+			high[k] = seq;
+	}
+	for (int k = 0; k < nnames; k++)
+		printf("%s: received %ld datagrams (%ld bytes), lost %ld, duplicated %ld, reordered %ld\n", names[k], got[k],
+		       bytes[k], count[k] - distinct[k], dup[k], reord[k]);
+	return 0;
 }
 
 int
@@ -134,6 +200,8 @@ main(int argc, char **argv)
 		close(fd[1]);
 		if (!strcmp(mode, "waits"))
 			waitpid(pid, NULL, 0);
+	} else if (!strncmp(mode, "dgram-", 6)) {
+		return datagrams(mode + 6, 2001);
 	} else if (!strcmp(mode, "provided")) {
 		printf("provided %d\n", UNITS_PROVIDED);
 	} else {
