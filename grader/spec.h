@@ -14,7 +14,7 @@
 
 enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEMCHECK_ASAN };
 
-enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP, STEP_CHECK };
+enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP, STEP_CHECK, STEP_SIGNAL };
 
 enum ready_kind { READY_NONE, READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_MQUEUE, READY_STDOUT };
 
@@ -61,6 +61,7 @@ struct step {
 	int memcheck; /* MEMCHECK_INHERIT unless the step sets it */
 	struct expect expect;
 	struct check_use check; /* STEP_CHECK */
+	int signo;              /* STEP_SIGNAL: what it sends */
 };
 
 struct limits {

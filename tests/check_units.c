@@ -39,6 +39,12 @@ static const struct {
 	{ "reaping-now-zombie", "fail", { "1 zombie child", "zombie: pid 3 (units), a child of your units" } },
 	{ "reaping-after-ok", "pass", { NULL } },
 	{ "provided-header", "pass", { NULL } },
+	{ "sockets-ok", "pass", { NULL } },
+	{ "sockets-tree", "pass", { NULL } },
+	{ "sockets-backlog-wrong", "fail", { "your units listens on port 2021 with a backlog of 128; the handout asks listen(fd, 5)", "6 connections can wait" } },
+	{ "sockets-queue-wrong", "fail", { "2 connections wait in the accept queue of your units on port 2021; at least 6 expected", "do not accept before you are told to" } },
+	{ "sockets-wrong-port", "fail", { "your units does not listen on TCP port 2022: it listens on port 2021 instead", "its socket: fd 3, TCP 127.0.0.1:2021 listening", "htons(2022)" } },
+	{ "sockets-signal", "pass", { NULL } },
 	{ "reaping-after-orphan", "fail", { "1 child process of your units was not waited for", "not waited for: pid 3 (units)" } },
 };
 #define NEXPECTED (sizeof expected / sizeof *expected)
