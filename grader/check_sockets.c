@@ -11,6 +11,7 @@
 #include "checkunit.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct sockets_args {
 	int port;    /* listening: the port; 0: not checked */
 	int backlog; /* -1: not checked */
 	struct range queue;       /* accept_queue; min -1 and max -1: not checked */
+	const char *reported_by;  /* accept_queue: equal to the number this process printed */
+	char *regex;              /* ... on the last stdout line matching this; group 1 */
 	int est_port;             /* established: its port; 0: not checked */
 	struct range established;
 };
@@ -59,6 +62,39 @@ parse_range(struct parser *p, const struct ynode *v, const char *what, struct ra
 		perr(p, v->line, v->col, "%s needs a number, or min: and/or max:", what);
 	else if (r->min >= 0 && r->max >= 0 && r->min > r->max)
 		perr(p, v->line, v->col, "%s: min %d is more than max %d", what, r->min, r->max);
+}
+
+/* accept_queue: a range, or {reported_by: ID, regex: RE}. */
+static void
+parse_queue(struct parser *p, const struct ynode *v, struct check_use *use, struct sockets_args *a)
+{
+	if (v->type != Y_MAP) {
+		parse_range(p, v, "accept_queue", &a->queue);
+		return;
+	}
+	static const char *const keys[] = { "min", "max", "reported_by", "regex", NULL };
+	for (size_t i = 0; i < v->n; i += 2) {
+		const struct ynode *x = v->kids[i + 1];
+		int k = key_index(p, v, i, keys, "accept_queue");
+		if (k == 0 || k == 1)
+			get_int(p, x, keys[k], 0, 65535, k ? &a->queue.max : &a->queue.min);
+		else if (k == 2)
+			a->reported_by = check_parse_id(p, x, use);
+		else if (k == 3 && (a->regex = get_str(p, x, "regex")) && check_regex(p, x, a->regex) == 0) {
+			regex_t rx;
+			if (regcomp(&rx, a->regex, REG_EXTENDED) == 0) {
+				if (rx.re_nsub < 1)
+					perr(p, x->line, x->col, "regex needs a group around the number: '([0-9]+) completed'");
+				regfree(&rx);
+			}
+		}
+	}
+	if (!!a->reported_by != !!a->regex)
+		perr(p, v->line, v->col, "accept_queue: reported_by and regex go together (the process, and its line with the number)");
+	else if (!a->reported_by && a->queue.min < 0 && a->queue.max < 0)
+		perr(p, v->line, v->col, "accept_queue needs a number, min: and/or max:, or reported_by: and regex:");
+	else if (a->queue.min >= 0 && a->queue.max >= 0 && a->queue.min > a->queue.max)
+		perr(p, v->line, v->col, "accept_queue: min %d is more than max %d", a->queue.min, a->queue.max);
 }
 
 static void
@@ -123,7 +159,7 @@ sockets_parse(struct parser *p, const struct ynode *map, struct check_use *use)
 			any = 1;
 			break;
 		case 3:
-			parse_range(p, v, "accept_queue", &a->queue);
+			parse_queue(p, v, use, a);
 			queue = map->kids[i];
 			any = 1;
 			break;
@@ -140,6 +176,15 @@ sockets_parse(struct parser *p, const struct ynode *map, struct check_use *use)
 	if (!any && a->of)
 		perr(p, map->line, map->col, "check \"sockets\" needs something to check: listening, accept_queue or established");
 	return a;
+}
+
+static void
+sockets_release(void *args)
+{
+	struct sockets_args *a = args;
+	if (a)
+		free(a->regex);
+	free(a);
 }
 
 /* ---- running ---- */
@@ -355,6 +400,100 @@ check_established(struct check_run *r, const struct check_use *use, const struct
 	sb_release(&d);
 }
 
+/* What the reported_by process printed: its last REPORT_KEEP bytes. */
+#define REPORT_KEEP (64 * 1024)
+
+static void
+report_feed(void *state, const char *buf, size_t len)
+{
+	struct strbuf *out = state;
+	sb_add(out, buf, len);
+	if (out->len > 2 * REPORT_KEEP) {
+		memmove(out->buf, out->buf + out->len - REPORT_KEEP, REPORT_KEEP);
+		out->len = REPORT_KEEP;
+		out->buf[out->len] = '\0';
+	}
+}
+
+static void
+report_drop(void *state)
+{
+	sb_release(state);
+	free(state);
+}
+
+static void
+sockets_begin(const struct check_use *use, struct check_run *r)
+{
+	const struct sockets_args *a = use->args;
+	if (!a->reported_by)
+		return;
+	struct strbuf *out = xcalloc(1, sizeof *out);
+	*check_state(r, use) = out;
+	check_observe(r, a->reported_by, 0, report_feed, out);
+}
+
+/* The number in group 1 of the last line of out matching regex; -1 when
+ * no line matches, and the line into *line (the caller frees). */
+static long
+reported_number(const char *regex, const struct strbuf *out, char **line)
+{
+	regex_t rx;
+	long found = -1;
+	*line = NULL;
+	if (!out->buf || regcomp(&rx, regex, REG_EXTENDED) != 0)
+		return -1;
+	for (const char *at = out->buf; at < out->buf + out->len;) {
+		const char *nl = memchr(at, '\n', (size_t)(out->buf + out->len - at));
+		size_t n = nl ? (size_t)(nl - at) : (size_t)(out->buf + out->len - at);
+		char *l = xstrfmt("%.*s", (int)n, at);
+		regmatch_t m[2];
+		if (regexec(&rx, l, 2, m, 0) == 0 && m[1].rm_so >= 0) {
+			found = strtol(l + m[1].rm_so, NULL, 10);
+			free(*line);
+			*line = l;
+		} else {
+			free(l);
+		}
+		at += n + 1;
+	}
+	regfree(&rx);
+	return found;
+}
+
+static void
+check_reported(const struct check_use *use, struct check_run *r, const struct sockdiag_sock *l, const char *who)
+{
+	const struct sockets_args *a = use->args;
+	struct strbuf **out = (struct strbuf **)check_state(r, use);
+	struct proc *by = check_find(r, a->reported_by);
+	const char *reporter = by ? check_who(by) : a->reported_by;
+	char *line = NULL;
+	long n = *out ? reported_number(a->regex, *out, &line) : -1;
+	if (n == (long)l->rqueue) {
+		free(line);
+		return;
+	}
+	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
+	if (n < 0)
+		sb_addf(&msg, "%s printed no line matching /%s/; the kernel counts %u connection%s in the accept queue of %s on port %d",
+			reporter, a->regex, l->rqueue, l->rqueue == 1 ? "" : "s", who, a->port);
+	else {
+		sb_addf(&msg, "%s reports %ld; the kernel counts %u connection%s in the accept queue of %s on port %d", reporter,
+			n, l->rqueue, l->rqueue == 1 ? "" : "s", who, a->port);
+		sb_adds(&d, "  its line: ");
+		sb_add_printable(&d, line, strlen(line));
+		sb_adds(&d, "\n");
+	}
+	sb_addf(&d, "  the kernel's backlog for that socket is %u: up to %u completed connections wait for accept()\n",
+		l->wqueue, l->wqueue + 1);
+	fail(r, use, msg.buf, d.buf,
+	     "a connection has completed once poll() says the socket is writable and getsockopt(SO_ERROR) gives 0; count only those, not every connect() started");
+	free(line);
+	sb_release(&msg);
+	sb_release(&d);
+}
+
 static void
 sockets_run(const struct check_use *use, struct check_run *r)
 {
@@ -375,6 +514,8 @@ sockets_run(const struct check_use *use, struct check_run *r)
 		if (l) {
 			check_backlog(r, use, l, who);
 			check_queue(r, use, l, who);
+			if (a->reported_by)
+				check_reported(use, r, l, who);
 		}
 	}
 	if (a->est_port)
@@ -386,5 +527,8 @@ const struct check_unit check_sockets = {
 	.name = "sockets",
 	.where = CHECK_AT_STEP,
 	.parse = sockets_parse,
+	.begin = sockets_begin,
 	.run = sockets_run,
+	.release = sockets_release,
+	.drop = report_drop,
 };
