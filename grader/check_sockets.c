@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "checkunit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <regex.h>
 #include <netinet/in.h>
@@ -217,8 +218,25 @@ range_words(const struct range *r, struct strbuf *sb)
 }
 
 static void
+owned_release(struct owned *o)
+{
+	free(o->v);
+	free(o->mine);
+	free(o->holder);
+}
+
+/* 0, or -1 when pid's descriptors cannot be looked at: a process that
+ * made itself non-dumpable hides them from a grader without privileges
+ * (without namespaces), and "no socket" would then be a guess. */
+static int
 note_fds(struct owned *o, pid_t pid)
 {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	closedir(d);
 	struct fdinfo *f;
 	size_t n = fds_list(pid, &f);
 	for (size_t k = 0; k < n; k++)
@@ -228,6 +246,7 @@ note_fds(struct owned *o, pid_t pid)
 				o->holder[i] = pid;
 			}
 	free(f);
+	return 0;
 }
 
 /* 0, or -1 after reporting that the kernel could not be asked. */
@@ -246,25 +265,27 @@ owned_collect(struct check_run *r, const struct sockets_args *a, pid_t root, str
 	}
 	o->mine = xcalloc((size_t)o->n + 1, sizeof *o->mine);
 	o->holder = xcalloc((size_t)o->n + 1, sizeof *o->holder);
-	note_fds(o, root);
+	int hidden = note_fds(o, root) < 0 ? root : 0;
 	if (a->tree) {
 		struct pinfo *v;
 		size_t n = pinfo_list(&v);
-		for (size_t i = 0; i < n; i++)
-			if (v[i].pid != root && v[i].state != 'Z' && pinfo_in_tree(v, n, root, v[i].pid))
-				note_fds(o, v[i].pid);
+		for (size_t i = 0; i < n && !hidden; i++)
+			if (v[i].pid != root && v[i].state != 'Z' && pinfo_in_tree(v, n, root, v[i].pid) &&
+			    note_fds(o, v[i].pid) < 0)
+				hidden = v[i].pid;
 		free(v);
+	}
+	if (hidden) {
+		char *msg = xstrfmt("the descriptors of pid %d (/proc/%d/fd) cannot be read, so its sockets cannot be told apart from others: %s",
+				    (int)sandbox_inner_pid(hidden), (int)sandbox_inner_pid(hidden), strerror(EACCES));
+		check_add(r, ST_ERROR, msg, "  a program that makes itself non-dumpable (prctl PR_SET_DUMPABLE) hides them where the grader runs without namespaces\n");
+		free(msg);
+		owned_release(o);
+		return -1;
 	}
 	return 0;
 }
 
-static void
-owned_release(struct owned *o)
-{
-	free(o->v);
-	free(o->mine);
-	free(o->holder);
-}
 
 /* "  open: fd 3, TCP 0.0.0.0:58887 listening\n" for each socket held. */
 static void
