@@ -180,8 +180,7 @@ dump_inet(int fd, int protocol, const struct walk *w)
 			       .idiag_states = w->q->states ? w->q->states : ~0u,
 			       .id = { .idiag_sport = htons((uint16_t)w->q->port) } },
 		};
-		struct walk mine = *w;
-		rc = diag_dump(fd, &req.h, inet_answer, &mine);
+		rc = diag_dump(fd, &req.h, inet_answer, (void *)w);
 	}
 	return rc;
 }
