@@ -5,193 +5,56 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "match.h"
 #include "procinfo.h"
 #include "sandbox.h"
+#include "sockdiag.h"
 
 /* ---- sockets: what the kernel lists --------------------------------------
  *
  * A readiness condition is re-checked many times while a server starts (a
- * Valgrind start takes seconds), so each check must be cheap.  Reading
- * /proc/net/tcp is not: the kernel walks its whole established-connection
- * hash to print it, 1.2-2.8 ms even in an empty namespace.  The sock_diag
- * netlink interface answers the same question from the listening hash alone
- * (a dump of TCP_LISTEN sockets skips the established ones), filtered by
- * port in the kernel.  /proc/net stays as the fallback where no netlink
- * socket can be opened (a kernel without it, a filter denying it) or the
- * kernel cannot answer the request (a diag module missing): the question is
- * then answered the slow way, never wrongly. */
+ * Valgrind start takes seconds), so each check must be cheap: sockets are
+ * looked up through sock_diag netlink (sockdiag.c), which answers from the
+ * listening hash alone, filtered by port in the kernel.  /proc/net stays as
+ * the fallback where no netlink socket can be opened (a kernel without it,
+ * a filter denying it) or the kernel cannot answer the request (a diag
+ * module missing): the question is then answered the slow way, never
+ * wrongly. */
 
-/* A dump arrives in messages the kernel sizes to the reader's buffer (at
- * least a page); a bigger one is reported as truncated, not cut silently. */
-#define DIAG_BUF (32 * 1024)
-#define DIAG_TIMEOUT_MS 1000
-
-/* Called for each answer of a dump: 1 stops the dump (found), 0 goes on,
- * -1 rejects the answer as malformed. */
-typedef int (*diag_fn)(const struct nlmsghdr *h, void *arg);
-
-static int
-diag_open(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		return -1;
-	/* The kernel always answers; this only bounds a wait that cannot happen. */
-	struct timeval tv = { DIAG_TIMEOUT_MS / 1000, DIAG_TIMEOUT_MS % 1000 * 1000 };
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Sends one dump request (req: a struct nlmsghdr and its payload) and hands
- * every answer to fn until NLMSG_DONE.  Returns 1 when fn found what it
- * looked for, 0 when the dump ended without it, -1 with errno set when the
- * kernel refused the request, the answer was malformed or truncated, or the
- * socket failed. */
-static int
-diag_dump(int fd, struct nlmsghdr *req, diag_fn fn, void *arg)
-{
-	static unsigned seq;
-	req->nlmsg_seq = ++seq;
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	ssize_t n;
-	do
-		n = sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	if ((size_t)n != req->nlmsg_len) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-
-	long buf[DIAG_BUF / sizeof(long)]; /* aligned for struct nlmsghdr */
-	for (;;) {
-		struct iovec iov = { buf, sizeof buf };
-		struct msghdr mh = { .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov, .msg_iovlen = 1 };
-		do
-			n = recvmsg(fd, &mh, 0);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -1;
-		if (n == 0 || (mh.msg_flags & MSG_TRUNC)) {
-			errno = EPROTO;
-			return -1;
-		}
-		if (kernel.nl_pid != 0) /* only the kernel answers; ignore anyone else */
-			continue;
-		const char *p = (const char *)buf, *end = p + n;
-		while (p < end) {
-			const struct nlmsghdr *h = (const struct nlmsghdr *)p;
-			if ((size_t)(end - p) < sizeof *h || h->nlmsg_len < sizeof *h ||
-			    h->nlmsg_len > (size_t)(end - p)) {
-				errno = EPROTO; /* a message cut short inside the datagram */
-				return -1;
-			}
-			size_t step = NLMSG_ALIGN(h->nlmsg_len);
-			p += step < (size_t)(end - p) ? step : (size_t)(end - p);
-			if (h->nlmsg_seq != req->nlmsg_seq)
-				continue; /* a late answer to an earlier request */
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				errno = h->nlmsg_len < NLMSG_LENGTH(sizeof *e) ? EPROTO : e->error ? -e->error : EPROTO;
-				return -1;
-			}
-			if (h->nlmsg_type == NLMSG_DONE) {
-				/* Since Linux 4.x a dump's own failure is an int here. */
-				const int *err = NLMSG_DATA(h);
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof *err) && *err < 0) {
-					errno = -*err;
-					return -1;
-				}
-				return 0;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-				continue;
-			int rc = fn(h, arg);
-			if (rc != 0) {
-				if (rc < 0)
-					errno = EPROTO;
-				return rc;
-			}
-		}
-	}
-}
-
-/* What inet_match() looks for, and what it found. */
+/* What inet_found() saw of the first socket on the port. */
 struct inet_want {
-	int port;
-	int listen_only;
 	int backlog, queued; /* of the socket found (TCP listening sockets) */
 };
 
 static int
-inet_match(const struct nlmsghdr *h, void *arg)
+inet_found(const struct sockdiag_sock *s, void *arg)
 {
 	struct inet_want *w = arg;
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m))
-		return -1;
-	if (ntohs(m->id.idiag_sport) != w->port || (w->listen_only && m->idiag_state != TCP_LISTEN))
-		return 0;
-	/* For a listening socket inet_diag reports its backlog as the "write
-	 * queue" and the connections waiting for accept() as the "read queue". */
-	w->backlog = (int)m->idiag_wqueue;
-	w->queued = (int)m->idiag_rqueue;
+	w->backlog = (int)s->wqueue;
+	w->queued = (int)s->rqueue;
 	return 1;
 }
 
-/* Is an IPv4 or IPv6 socket of protocol (TCP: listening; UDP: in any state)
+/* Is an IPv4 or IPv6 socket of kind (TCP: listening; UDP: in any state)
  * on port?  1 yes, 0 no, -1 the kernel could not be asked (errno set). */
 static int
-diag_inet(int protocol, struct inet_want *w)
+diag_inet(unsigned kind, int port, int listen_only, struct inet_want *w)
 {
-	int fd = diag_open();
-	if (fd < 0)
-		return -1;
-	static const int families[] = { AF_INET, AF_INET6 };
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof families / sizeof *families; i++) {
-		struct {
-			struct nlmsghdr h;
-			struct inet_diag_req_v2 r;
-		} req = {
-			.h = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-			.r = { .sdiag_family = (unsigned char)families[i], .sdiag_protocol = (unsigned char)protocol,
-			       /* UDP sockets are TCP_CLOSE when bound, TCP_ESTABLISHED when connected */
-			       .idiag_states = w->listen_only ? 1u << TCP_LISTEN : ~0u,
-			       /* the kernel skips other ports; inet_match() checks again */
-			       .id = { .idiag_sport = htons((uint16_t)w->port) } },
-		};
-		rc = diag_dump(fd, &req.h, inet_match, w);
-	}
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	/* UDP sockets are TCP_CLOSE when bound, TCP_ESTABLISHED when connected */
+	struct sockdiag_query q = { .kinds = kind, .states = listen_only ? 1u << TCP_LISTEN : 0, .port = port };
+	return sockdiag_each(-1, &q, inet_found, w);
 }
 
 /* Both names as the kernel would resolve them from cwd: either may be
@@ -212,36 +75,17 @@ struct unix_want {
 };
 
 static int
-unix_match(const struct nlmsghdr *h, void *arg)
+unix_match(const struct sockdiag_sock *s, void *arg)
 {
 	const struct unix_want *w = arg;
-	const struct unix_diag_msg *m = NLMSG_DATA(h);
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m))
-		return -1;
 	/* A stream socket that is bound but does not listen yet would refuse
 	 * a client: not ready.  (A datagram socket is ready once bound.) */
-	if (m->udiag_type != SOCK_DGRAM && m->udiag_state == TCP_CLOSE)
+	if (s->type != SOCK_DGRAM && s->state == TCP_CLOSE)
 		return 0;
-	const char *at = (const char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof *m), *end = (const char *)h + h->nlmsg_len;
-	while (at < end && (size_t)(end - at) >= sizeof(struct rtattr)) {
-		const struct rtattr *a = (const struct rtattr *)at;
-		if (a->rta_len < sizeof *a || a->rta_len > (size_t)(end - at))
-			return -1;
-		at += RTA_ALIGN(a->rta_len) < (size_t)(end - at) ? RTA_ALIGN(a->rta_len) : (size_t)(end - at);
-		if (a->rta_type != UNIX_DIAG_NAME)
-			continue;
-		const char *p = RTA_DATA(a);
-		size_t plen = RTA_PAYLOAD(a);
-		/* An abstract name (a leading NUL) is not a path: a spec names paths. */
-		if (plen == 0 || p[0] == '\0')
-			return 0;
-		char name[sizeof ((struct sockaddr_un *)0)->sun_path + 1];
-		size_t nlen = strnlen(p, plen < sizeof name - 1 ? plen : sizeof name - 1);
-		memcpy(name, p, nlen);
-		name[nlen] = '\0';
-		return unix_name_matches(name, w->path, w->cwd);
-	}
-	return 0;
+	/* An abstract name (a leading NUL) is not a path: a spec names paths. */
+	if (!s->path[0] || s->abstract)
+		return 0;
+	return unix_name_matches(s->path, w->path, w->cwd);
 }
 
 /* Is a Unix-domain socket ready at path: listening, a bound datagram
@@ -249,23 +93,9 @@ unix_match(const struct nlmsghdr *h, void *arg)
 static int
 diag_unix(const char *path, const char *cwd)
 {
-	int fd = diag_open();
-	if (fd < 0)
-		return -1;
-	struct {
-		struct nlmsghdr h;
-		struct unix_diag_req r;
-	} req = {
-		.h = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_NAME },
-	};
+	struct sockdiag_query q = { .kinds = SOCKDIAG_UNIX };
 	struct unix_want w = { path, cwd };
-	int rc = diag_dump(fd, &req.h, unix_match, &w);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return sockdiag_each(-1, &q, unix_match, &w);
 }
 
 /* The fallback: does /proc/net/<file> list a socket on port (in the wanted
@@ -326,8 +156,8 @@ proc_net_unix_bound(const char *want, const char *cwd)
 static int
 tcp_listening(int port)
 {
-	struct inet_want w = { .port = port, .listen_only = 1 };
-	int rc = diag_inet(IPPROTO_TCP, &w);
+	struct inet_want w = { 0 };
+	int rc = diag_inet(SOCKDIAG_TCP, port, 1, &w);
 	if (rc >= 0)
 		return rc;
 	return proc_net_has_port("tcp", port, "0A") || proc_net_has_port("tcp6", port, "0A");
@@ -336,8 +166,8 @@ tcp_listening(int port)
 static int
 udp_bound(int port)
 {
-	struct inet_want w = { .port = port };
-	int rc = diag_inet(IPPROTO_UDP, &w);
+	struct inet_want w = { 0 };
+	int rc = diag_inet(SOCKDIAG_UDP, port, 0, &w);
 	if (rc >= 0)
 		return rc;
 	return proc_net_has_port("udp", port, NULL) || proc_net_has_port("udp6", port, NULL);
@@ -355,8 +185,8 @@ unix_bound(const char *want, const char *cwd)
 int
 ready_listen_backlog(int port, int *backlog, int *queued)
 {
-	struct inet_want w = { .port = port, .listen_only = 1 };
-	int rc = diag_inet(IPPROTO_TCP, &w);
+	struct inet_want w = { 0 };
+	int rc = diag_inet(SOCKDIAG_TCP, port, 1, &w);
 	if (rc == 1) {
 		*backlog = w.backlog;
 		*queued = w.queued;
@@ -485,12 +315,12 @@ static const struct {
 int
 probe_port_busy(int port)
 {
-	static const int protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+	static const unsigned kinds[] = { SOCKDIAG_TCP, SOCKDIAG_UDP };
 	static const char *const files[] = { "tcp", "tcp6", "udp", "udp6" };
 	int busy = 0;
-	for (size_t i = 0; !busy && i < sizeof protocols / sizeof *protocols; i++) {
-		struct inet_want w = { .port = port };
-		int rc = diag_inet(protocols[i], &w);
+	for (size_t i = 0; !busy && i < sizeof kinds / sizeof *kinds; i++) {
+		struct inet_want w = { 0 };
+		int rc = diag_inet(kinds[i], port, 0, &w);
 		if (rc < 0) { /* no sock_diag: the slow way */
 			for (size_t k = 0; !busy && k < sizeof files / sizeof *files; k++)
 				busy = proc_net_has_port(files[k], port, NULL);

@@ -1112,6 +1112,15 @@ step_target(struct ctx *c, const struct step *s)
 			pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
 		stop_procs(c, p);
 		break;
+	case STEP_SIGNAL:
+		if (!p->running || kill(p->child.pid, s->signo) < 0) {
+			const char *name = sigabbrev_np(s->signo);
+			char *what = name ? xstrfmt("before it could be sent SIG%s", name) : xstrdup("before it could be sent a signal");
+			report_gone(c, p, what);
+			free(what);
+			c->aborted = 1;
+		}
+		break;
 	default:
 		break;
 	}

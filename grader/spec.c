@@ -449,7 +449,7 @@ parse_env(struct parser *p, const struct ynode *n, struct step *s)
 	}
 }
 
-static const char *const step_kinds[] = { "start", "run", "alive", "wait", "stop", "check", NULL };
+static const char *const step_kinds[] = { "start", "run", "alive", "wait", "stop", "check", "signal", NULL };
 
 static int
 has_key(const struct ynode *map, const char *key)
@@ -464,7 +464,9 @@ static void
 parse_step(struct parser *p, const struct ynode *n, struct step *s)
 {
 	static const char *const keys[] = { "start", "run", "alive", "wait", "stop", "as", "args",
-					     "env", "stdin", "repeat", "ready", "memcheck", "expect", "on", NULL };
+					     "env", "stdin", "repeat", "ready", "memcheck", "expect", "on",
+					     "signal", "with", NULL };
+	enum { KEY_SIGNAL = 14, KEY_WITH = 15 };
 	s->line = n->line;
 	s->col = n->col;
 	s->memcheck = MEMCHECK_INHERIT;
@@ -478,23 +480,30 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 		check_parse(p, n, CHECK_AT_STEP, &s->check);
 		return;
 	}
-	const struct ynode *only_for_procs = NULL, *ready = NULL, *repeat = NULL;
+	const struct ynode *only_for_procs = NULL, *ready = NULL, *repeat = NULL, *with = NULL;
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
 		int k = key_index(p, n, i, keys, "a step");
 		if (k < 0)
 			continue;
-		if (k <= STEP_STOP) {
+		if (k == KEY_WITH) {
+			with = n->kids[i];
+			if (want(p, v, Y_SCALAR, "with") == 0 && (s->signo = parse_signal(v->text)) < 0)
+				perr(p, v->line, v->col, "unknown signal \"%s\"", v->text);
+			continue;
+		}
+		int kind = k == KEY_SIGNAL ? STEP_SIGNAL : k <= STEP_STOP ? k : -1;
+		if (kind >= 0) {
 			if ((int)s->kind != -1) {
 				perr(p, n->kids[i]->line, n->kids[i]->col, "a step does one thing: it has both \"%s\" and \"%s\"",
-				     step_kinds[s->kind], step_kinds[k]);
+				     step_kinds[s->kind], step_kinds[kind]);
 				continue;
 			}
-			s->kind = (enum step_kind)k;
-			char *name = get_str(p, v, step_kinds[k]);
+			s->kind = (enum step_kind)kind;
+			char *name = get_str(p, v, step_kinds[kind]);
 			if (!name)
 				continue;
-			if (k <= STEP_RUN) {
+			if (kind <= STEP_RUN) {
 				s->is_ref = !strncmp(name, "ref:", 4);
 				s->program = xstrdup(name + (s->is_ref ? 4 : 0));
 				free(name);
@@ -541,9 +550,13 @@ parse_step(struct parser *p, const struct ynode *n, struct step *s)
 		}
 	}
 	if ((int)s->kind == -1) {
-		perr(p, n->line, n->col, "a step needs one of: start, run, alive, wait, stop, check");
+		perr(p, n->line, n->col, "a step needs one of: start, run, alive, wait, stop, signal, check");
 		return;
 	}
+	if (with && s->kind != STEP_SIGNAL)
+		perr(p, with->line, with->col, "\"with\" applies only to a signal step");
+	if (s->kind == STEP_SIGNAL && !with)
+		perr(p, n->line, n->col, "a signal step needs with: the signal to send (SIGUSR1, say)");
 	if (s->kind > STEP_RUN && only_for_procs)
 		perr(p, only_for_procs->line, only_for_procs->col, "\"%s\" does not apply to %s %s step",
 		     only_for_procs->text, s->kind == STEP_ALIVE ? "an" : "a", step_kinds[s->kind]);
@@ -1143,5 +1156,5 @@ memcheck_name(int mode)
 const char *
 step_kind_name(enum step_kind k)
 {
-	return (unsigned)k <= STEP_CHECK ? step_kinds[k] : "?";
+	return (unsigned)k <= STEP_SIGNAL ? step_kinds[k] : "?";
 }

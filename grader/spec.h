@@ -15,7 +15,7 @@
 
 enum memcheck { MEMCHECK_INHERIT = -1, MEMCHECK_NONE = 0, MEMCHECK_VALGRIND, MEMCHECK_ASAN };
 
-enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP, STEP_CHECK };
+enum step_kind { STEP_START, STEP_RUN, STEP_ALIVE, STEP_WAIT, STEP_STOP, STEP_CHECK, STEP_SIGNAL };
 
 enum ready_kind { READY_NONE, READY_TCP, READY_UDP, READY_UNIX, READY_PATH, READY_MQUEUE, READY_STDOUT };
 
@@ -64,6 +64,7 @@ struct step {
 	struct check_use check; /* STEP_CHECK */
 	char *on;   /* start / run: the host it runs on (NULL: the test's first host, if any) */
 	int host;   /* its index in the test's hosts; -1 when the test has none */
+	int signo;              /* STEP_SIGNAL: what it sends */
 };
 
 struct limits {

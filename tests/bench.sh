@@ -4,6 +4,13 @@ set -u
 echo "== sandbox set-up + teardown (empty test body)"
 build/bench_sandbox 200
 echo
+echo "== sock_diag (grader/sockdiag.c) against /proc/net/tcp, microseconds per call"
+if [ -x build/tests/check_sockdiag ]; then
+	CK_RUN_CASE=benchmark build/tests/check_sockdiag | grep '^sockdiag benchmark'
+else
+	echo "  (build/tests/check_sockdiag not built: make build/tests/check_sockdiag)"
+fi
+echo
 echo "== every lab: its full test set on its first good fixture, Valgrind and ASan tests excluded"
 echo "   (median of 5 runs; the target is 2 s per lab on a 2-core machine)"
 for lab in labs/*/; do

@@ -7,6 +7,7 @@
  * fails). */
 #define _GNU_SOURCE
 #include <check.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,21 @@ check_hosts(const struct lab_spec *s)
 	ck_assert_int_eq(s->tests[1].steps[0].host, -1); /* a test without hosts */
 }
 
+static void
+check_sockets_parsed(const struct lab_spec *s)
+{
+	const struct test_spec *t = &s->tests[0];
+	ck_assert_uint_eq(t->nsteps, 4);
+	ck_assert_int_eq(t->steps[1].kind, STEP_CHECK);
+	ck_assert_str_eq(t->steps[1].check.unit->name, "sockets");
+	ck_assert_str_eq(t->steps[1].check.ids[0], "prog");
+	ck_assert_int_eq(t->steps[2].kind, STEP_SIGNAL);
+	ck_assert_int_eq(t->steps[2].signo, SIGUSR1);
+	ck_assert_str_eq(t->steps[2].id, "prog");
+	ck_assert_str_eq(step_kind_name(t->steps[2].kind), "signal");
+	ck_assert_int_eq(t->steps[3].kind, STEP_CHECK);
+}
+
 static const struct good_case {
 	const char *name, *yaml;
 	void (*check)(const struct lab_spec *);
@@ -319,6 +335,21 @@ static const struct good_case {
 	       "      - {check: cleanup, allow: [/dev/shm/x, 'sock*']}\n"
 	       "      - {check: reaping}\n",
 	  check_units_parsed },
+	{ "sockets unit and signal step",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - check: sockets\n"
+	       "        of: prog\n"
+	       "        tree: true\n"
+	       "        listening: {port: 2021, backlog: 5}\n"
+	       "        accept_queue: {min: 1, max: 6}\n"
+	       "        established: {port: 2021, count: 0}\n"
+	       "      - signal: prog\n"
+	       "        with: SIGUSR1\n"
+	       "      - {check: sockets, of: prog, listening: {port: 2021}, accept_queue: 0}\n",
+	  check_sockets_parsed },
 	{ "limits inherited",
 	  HEAD "  - name: t1\n"
 	       "    points: 0\n"
@@ -483,7 +514,7 @@ static const struct bad_case {
 	  { "6:13: \"a.c\" is both provided by the lab and handed in", "6:13: provided file \"../x.h\" must be a plain file name",
 	    "6:13: provided file \"nope.h\" is not in " } },
 	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
-	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping, datagrams)" } },
+	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping" } },
 	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
 	  { "15:16: check \"sequence\" runs after the test: put it in the test's checks list" } },
 	{ "step check in checks", HEAD T1 "    checks:\n      - check: fds\n        of: prog\n", NULL, 1,
@@ -509,6 +540,39 @@ static const struct bad_case {
 	       "      - check: reaping\n"
 	       "      - start: prog\n",
 	  NULL, 1, { "14:9: check \"reaping\" as a step needs of:" } },
+	{ "sockets without of", HEAD T1 "      - check: sockets\n", NULL, 1,
+	  { "15:9: check \"sockets\" needs of: the process whose sockets are looked at" } },
+	{ "sockets with nothing to check", HEAD T1 "      - {check: sockets, of: prog, tree: true}\n", NULL, 1,
+	  { "15:9: check \"sockets\" needs something to check: listening, accept_queue or established" } },
+	{ "sockets accept_queue without listening",
+	  HEAD T1 "      - {check: sockets, of: prog, accept_queue: {min: 7, max: 6}}\n", NULL, 2,
+	  { "15:50: accept_queue: min 7 is more than max 6", "15:36: accept_queue needs listening: {port: N}" } },
+	{ "sockets listening and established incomplete",
+	  HEAD T1 "      - check: sockets\n"
+	          "        of: prog\n"
+	          "        listening: {backlog: 5}\n"
+	          "        established: {port: 70000, count: {max: 1, most: 2}}\n",
+	  NULL, 4,
+	  { "17:20: listening needs port: the TCP port", "18:29: port must be a whole number from 1 to 65535",
+	    "18:52: unknown key \"most\" in count", "18:22: established needs port:" } },
+	{ "signal step without with",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - signal: prog\n",
+	  NULL, 1, { "15:9: a signal step needs with: the signal to send" } },
+	{ "with on a stop step, an unknown signal, an unknown process",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - {stop: prog, with: SIGUSR1}\n"
+	       "      - {signal: prog, with: SIGFOO}\n"
+	       "      - {signal: server, with: 10}\n",
+	  NULL, 3,
+	  { "15:22: \"with\" applies only to a signal step", "16:30: unknown signal \"SIGFOO\"",
+	    "17:9: \"signal: server\" names no process started earlier in test \"t1\"" } },
 	{ "a check without its name", HEAD T1 "    checks:\n      - of: prog\n", NULL, 1,
 	  { "16:9: a check needs \"check: UNIT\"" } },
 	{ "a link without hosts", HEAD T1 "    link: {loss: 0.1}\n", NULL, 1,

@@ -1,6 +1,7 @@
 /* A "submission" for tests/units/lab: one program whose first argument
  * chooses a behaviour each check unit must tell right from wrong. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <netinet/in.h>
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -202,6 +205,33 @@ main(int argc, char **argv)
 			waitpid(pid, NULL, 0);
 	} else if (!strncmp(mode, "dgram-", 6)) {
 		return datagrams(mode + 6, 2001);
+	} else if (!strcmp(mode, "listen")) {
+		/* listen on 2021 with backlog n; a child makes argv[3]
+		 * connections to it (they wait in the accept queue) and holds them */
+		long calls = argc > 3 ? atol(argv[3]) : 0;
+		int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1, fd[2];
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(2021),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		if (sd < 0 || setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    bind(sd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(sd, (int)n) < 0 || pipe(fd) < 0)
+			return 1;
+		if (fork() == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(sd);
+			for (long i = 0; i < calls; i++) {
+				int c = socket(AF_INET, SOCK_STREAM, 0);
+				if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof sin) < 0)
+					_exit(1);
+			}
+			if (write(fd[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		char x;
+		if (read(fd[0], &x, 1) != 1)
+			return 1;
+		wait_for_stop();
 	} else if (!strcmp(mode, "provided")) {
 		printf("provided %d\n", UNITS_PROVIDED);
 	} else {
