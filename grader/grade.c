@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "build.h"
+#include "debuginfo.h"
 #include "runtest.h"
 #include "spawn.h"
 #include "timing.h"
@@ -172,6 +173,16 @@ memcheck_of(const struct test_spec *t, const char *id)
 	return any == MEMCHECK_NONE ? MEMCHECK_NONE : -1;
 }
 
+static int
+uses_valgrind(const struct test_spec *t)
+{
+	for (size_t i = 0; i < t->nsteps; i++)
+		if ((t->steps[i].kind == STEP_START || t->steps[i].kind == STEP_RUN) &&
+		    step_memcheck(t, &t->steps[i]) == MEMCHECK_VALGRIND)
+			return 1;
+	return 0;
+}
+
 /* Fills r and returns 1 when memcheck test t need not run: a test done
  * before it ran a student program the same way, and it hung. */
 static int
@@ -259,6 +270,11 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	struct strvec hide = STRVEC_INIT;
 	hidden_paths(spec, o, &hide);
 	struct build_sandbox box = { iso->mode, (const char *const *)hide.v };
+	/* Valgrind tests: the same, and libc's separate debug info (debuginfo.h). */
+	struct strvec hide_vg = STRVEC_INIT;
+	for (size_t i = 0; i < hide.n; i++)
+		sv_push(&hide_vg, hide.v[i]);
+	debuginfo_valgrind_hide(&hide_vg);
 	if (rc == 0) {
 		timing_mark("build begins");
 		build_submission(spec, o->submission, scratch, need_asan, &box, &b);
@@ -306,6 +322,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 			r->message = xstrdup(b.message);
 			r->details = xstrdup("");
 		} else if (!memcheck_skip(t, done, ndone, r)) {
+			env.hide = (const char *const *)(uses_valgrind(t) ? hide_vg.v : hide.v);
 			done[ndone].t = t;
 			runtest_run_hang(&env, t, r, &done[ndone++].hang);
 		}
@@ -324,6 +341,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 out:
 	build_result_release(&b);
 	sv_clear(&hide);
+	sv_clear(&hide_vg);
 	if (!getenv("IPCGRADER_KEEP"))
 		rm_rf(scratch);
 	free(scratch);
