@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "build.h"
+#include "cache.h"
 #include "debuginfo.h"
 #include "runtest.h"
 #include "spawn.h"
@@ -225,6 +227,35 @@ memcheck_skip(const struct test_spec *t, const struct test_done *done, size_t nd
 	return 0;
 }
 
+/* The compile cache's folder, checked, or NULL (none: --no-cache, or one
+ * that cannot be used, which is said once and costs only the cache). */
+static char *
+compile_cache(const struct grade_options *o)
+{
+	if (o->no_cache)
+		return NULL;
+	char *dir = NULL, err[512] = "no cache folder: neither XDG_CACHE_HOME nor HOME is set";
+	if (o->cache_dir && o->cache_dir[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		dir = cwd ? xstrfmt("%s/%s", cwd, o->cache_dir) : NULL;
+		free(cwd);
+	} else {
+		dir = o->cache_dir ? xstrdup(o->cache_dir) : cache_default_dir();
+	}
+	if (dir && cache_check_dir(dir, err, sizeof err) == 0) {
+		char *real = realpath(dir, NULL); /* as the sandbox must hide it */
+		if (real) {
+			free(dir);
+			return real;
+		}
+		snprintf(err, sizeof err, "cannot resolve \"%s\": %s", dir, strerror(errno));
+	}
+	if (dir || o->cache_dir)
+		fprintf(stderr, "grader: note: building without the compile cache: %s\n", err);
+	free(dir);
+	return NULL;
+}
+
 int
 grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
 	  struct sandbox_info *iso, char *err, size_t errlen)
@@ -269,7 +300,10 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	struct build_result b = { 0 };
 	struct strvec hide = STRVEC_INIT;
 	hidden_paths(spec, o, &hide);
-	struct build_sandbox box = { iso->mode, (const char *const *)hide.v };
+	char *cache = compile_cache(o);
+	if (cache)
+		sv_push(&hide, cache); /* other submissions' programs */
+	struct build_sandbox box = { iso->mode, (const char *const *)hide.v, cache };
 	/* Valgrind tests: the same, and libc's separate debug info (debuginfo.h). */
 	struct strvec hide_vg = STRVEC_INIT;
 	for (size_t i = 0; i < hide.n; i++)
@@ -342,6 +376,7 @@ out:
 	build_result_release(&b);
 	sv_clear(&hide);
 	sv_clear(&hide_vg);
+	free(cache);
 	if (!getenv("IPCGRADER_KEEP"))
 		rm_rf(scratch);
 	free(scratch);

@@ -19,6 +19,8 @@ struct grade_options {
 	const char *ref_dir; /* built reference programs */
 	const char *linebuf; /* the library that line-buffers stdout */
 	const char *self;    /* how to invoke the grader, for "reproduce" */
+	const char *cache_dir; /* the compile cache; NULL: the default (cache.h) */
+	int no_cache;          /* build without the compile cache */
 };
 
 /* Fills rep (release with grade_release).  Returns 0; -2 with a message in

@@ -27,7 +27,7 @@ enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 static const char usage_text[] =
 	"usage: grader grade LAB SUBMISSION_DIR [--format text|json|junit|tap|gradescope] [--output FILE]\n"
 	"                    [--test NAME]... [--seed N] [--visible-only] [--require-isolation]\n"
-	"                    [--allow-unisolated]\n"
+	"                    [--allow-unisolated] [--cache-dir DIR] [--no-cache]\n"
 	"       grader check [DIR]     run the visible tests of the lab DIR belongs to\n"
 	"       grader validate LAB    check a lab spec\n"
 	"       grader list LAB        the lab's tests, points and visibility\n"
@@ -225,6 +225,7 @@ cmd_grade(const struct install *in, int argc, char **argv)
 		{ "test", required_argument, NULL, 't' },     { "seed", required_argument, NULL, 's' },
 		{ "visible-only", no_argument, NULL, 'v' },   { "require-isolation", no_argument, NULL, 'r' },
 		{ "allow-unisolated", no_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
+		{ "cache-dir", required_argument, NULL, 'C' },  { "no-cache", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct grade_options o = { .seed = 1, .self = "grader" };
@@ -260,6 +261,12 @@ cmd_grade(const struct install *in, int argc, char **argv)
 			break;
 		case 'u':
 			o.allow_unisolated = 1;
+			break;
+		case 'C':
+			o.cache_dir = optarg;
+			break;
+		case 'N':
+			o.no_cache = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
