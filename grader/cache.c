@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cache.h"
+#include "debuginfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -128,8 +129,12 @@ cache_key(const struct lab_spec *spec, const char *srcdir, const char *cc, int a
 		return -1;
 	struct sha256_ctx h;
 	sha256_init(&h);
+	/* libc6 and libc6-dev (the headers) are upgraded together. */
+	char libc[DEBUGINFO_ID_MAX];
+	debuginfo_libc_id(libc);
 	hash_str(&h, CACHE_VERSION);
 	hash_str(&h, self);
+	hash_str(&h, libc);
 	hash_str(&h, real_cc);
 	int rc = hash_file(&h, real_cc);
 	free(real_cc);

@@ -3,7 +3,8 @@
  * the compiler said; its name is a SHA-256 of everything the build depends
  * on (cache_key): the handed-in and provided files as they were copied for
  * the build, the lab's flags and programs, whether an ASan pass was made,
- * the compiler (its path and the hash of its binary) and the grader itself
+ * the compiler (its path and the hash of its binary), the system's libc
+ * (its build id: its headers come in the same upgrade) and the grader itself
  * (the hash of its binary: a new grader never uses an old grader's builds).
  *
  * Safety.  The folder belongs to the grader's user (0700, refused when it

@@ -10,12 +10,12 @@
 #define DEBUG_ROOT "/usr/lib/debug/.build-id"
 
 struct ids {
-	char libc[3], ldso[3]; /* the first byte of each build id, in hex: its folder */
+	char libc[DEBUGINFO_ID_MAX], ldso[DEBUGINFO_ID_MAX]; /* build ids, in hex */
 };
 
-/* The first byte of the GNU build id in the notes of an object, in hex. */
+/* The GNU build id in the notes of an object, in hex. */
 static int
-build_id_folder(const struct dl_phdr_info *info, char out[3])
+build_id(const struct dl_phdr_info *info, char out[DEBUGINFO_ID_MAX])
 {
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -27,11 +27,13 @@ build_id_folder(const struct dl_phdr_info *info, char out[3])
 			const char *name = p + sizeof *n;
 			const unsigned char *desc = (const unsigned char *)name + ((n->n_namesz + 3) & ~3u);
 			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(name, "GNU", 4) && n->n_descsz > 1 &&
-			    (const char *)desc + n->n_descsz <= end) {
+			    2 * n->n_descsz < DEBUGINFO_ID_MAX && (const char *)desc + n->n_descsz <= end) {
 				static const char hex[] = "0123456789abcdef";
-				out[0] = hex[desc[0] >> 4];
-				out[1] = hex[desc[0] & 15];
-				out[2] = '\0';
+				for (size_t k = 0; k < n->n_descsz; k++) {
+					out[2 * k] = hex[desc[k] >> 4];
+					out[2 * k + 1] = hex[desc[k] & 15];
+				}
+				out[2 * n->n_descsz] = '\0';
 				return 1;
 			}
 			p = (const char *)desc + ((n->n_descsz + 3) & ~3u);
@@ -48,23 +50,32 @@ find_ids(struct dl_phdr_info *info, size_t size, void *arg)
 	const char *slash = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	const char *base = slash ? slash + 1 : info->dlpi_name ? info->dlpi_name : "";
 	if (!strcmp(base, "libc.so.6"))
-		build_id_folder(info, ids->libc);
+		build_id(info, ids->libc);
 	else if (!strncmp(base, "ld-linux", 8))
-		build_id_folder(info, ids->ldso);
+		build_id(info, ids->ldso);
 	return 0;
+}
+
+void
+debuginfo_libc_id(char out[DEBUGINFO_ID_MAX])
+{
+	struct ids ids = { "", "" };
+	dl_iterate_phdr(find_ids, &ids);
+	memcpy(out, ids.libc, sizeof ids.libc);
 }
 
 void
 debuginfo_valgrind_hide(struct strvec *out)
 {
-	/* The grader and the programs it builds use the system's one libc. */
+	/* The grader and the programs it builds use the system's one libc:
+	 * the first byte of a build id names its folder. */
 	struct ids ids = { "", "" };
 	dl_iterate_phdr(find_ids, &ids);
-	if (!ids.libc[0] || !ids.ldso[0] || !strcmp(ids.libc, ids.ldso))
+	if (!ids.libc[0] || !ids.ldso[0] || !strncmp(ids.libc, ids.ldso, 2))
 		return;
 	char path[64];
 	struct stat st;
-	snprintf(path, sizeof path, DEBUG_ROOT "/%s", ids.libc);
+	snprintf(path, sizeof path, DEBUG_ROOT "/%.2s", ids.libc);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		sv_push(out, path);
 }

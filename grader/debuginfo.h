@@ -10,7 +10,12 @@
 
 #include "util.h"
 
+#define DEBUGINFO_ID_MAX 129 /* a build id in hex, with its NUL */
+
 /* Adds to out the folder to hide from a Valgrind test, if there is one. */
 void debuginfo_valgrind_hide(struct strvec *out);
+/* The build id of the system's libc (the grader's own), in hex; "" when
+ * it has none. */
+void debuginfo_libc_id(char out[DEBUGINFO_ID_MAX]);
 
 #endif
