@@ -351,12 +351,11 @@ cond_ready_slice(struct ctx *c, void *arg)
  * a system call or more, so the checks back off: 1 ms, 2, 4... up to 20 ms
  * apart, and start again at 1 ms when the process writes (progress: it
  * may be about to listen).  A check with the loop around it costs 50-200 us
- * of CPU (more on a busy machine), so the init uses at most 1% of a CPU
- * while Valgrind starts, and notices readiness at most 20 ms late (with a
- * 50 ms cap an ASan server ready after 40 ms was seen at 63 ms; with 10 ms
- * the init used 57 ms of CPU during one 2.8 s Valgrind start on a busy
- * machine).  Output is an event, so a stdout condition is still checked as
- * soon as the line arrives. */
+ * of CPU (more on a busy machine), so the init uses about 1.5% of a CPU
+ * while Valgrind starts (10-15 ms in a 0.7-1 s start; 50 ms apart: about
+ * 0.6%), and notices readiness at most 20 ms late (50 ms apart, an ASan
+ * server ready after 40 ms was seen at 63 ms).  Output is an event, so a
+ * stdout condition is still checked as soon as the line arrives. */
 static void
 wait_ready(struct ctx *c, struct proc *p, int64_t until_ms)
 {
