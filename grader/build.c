@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "capture.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -258,6 +259,16 @@ build_submission(const struct lab_spec *spec, const char *subdir, const char *sc
 	}
 	if (!spec->nprograms)
 		goto out;
+	/* The same files, flags, compiler and grader: the same programs. */
+	char key[CACHE_KEY_LEN + 1];
+	int keyed = box->cache_dir && cache_key(spec, srcdir, cc, asan, key) == 0;
+	char *said;
+	if (keyed && cache_fetch(box->cache_dir, key, spec, bindir, asandir, asan, &r->warnings, &said)) {
+		sb_adds(&log, said); /* the compiler's words, as it said them then */
+		free(said);
+		r->cached = 1;
+		goto out;
+	}
 	struct sandbox_bind binds[] = { { srcdir, 0 },
 					{ bindir, SANDBOX_BIND_WRITABLE },
 					{ asan ? asandir : NULL, SANDBOX_BIND_WRITABLE },
@@ -292,6 +303,8 @@ build_submission(const struct lab_spec *spec, const char *subdir, const char *sc
 	own_outputs(bindir, 0);
 	if (asan)
 		own_outputs(asandir, 0);
+	if (keyed && r->status == BUILD_OK)
+		cache_store(box->cache_dir, key, spec, bindir, asandir, asan, r->warnings, log.buf ? log.buf : "");
 out:
 	r->log = sb_detach(&log);
 	free(cc);

@@ -14,12 +14,14 @@ struct build_result {
 	int warnings;
 	char *message; /* one line when not BUILD_OK */
 	char *log;     /* what the compiler said, printable (capped) */
+	int cached;    /* the programs came from the compile cache */
 };
 
 /* How the compiler's sandbox is made (borrowed). */
 struct build_sandbox {
 	enum isolation mode;
 	const char *const *hide; /* host folders never shown; NULL-ended, may be NULL */
+	const char *cache_dir;   /* the compile cache (cache.h), checked; NULL: none */
 };
 
 /* Builds into scratch/bin (and scratch/bin-asan when asan is set).  A

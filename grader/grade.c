@@ -3,14 +3,18 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "build.h"
+#include "cache.h"
+#include "debuginfo.h"
 #include "runtest.h"
 #include "spawn.h"
+#include "timing.h"
 
 static int
 selected(const struct grade_options *o, const struct test_spec *t)
@@ -106,6 +110,152 @@ hidden_paths(const struct lab_spec *spec, const struct grade_options *o, struct 
 	}
 }
 
+/* ---- memcheck tests of a program that hung ----------------------------
+ *
+ * A program that spins or blocks for good in one test would do the same
+ * in a memcheck test that runs it the same way, and there it would cost
+ * the memcheck test's whole (doubled) limit for nothing: a memcheck test
+ * judges the memory of a run that ends.  So that run is skipped, and the
+ * verdict says why and which test showed it.  "The same way" is strict:
+ * the memcheck test's steps, up to the one where the program hung, are the
+ * other test's (programs, arguments, environment, input, readiness; only
+ * expectations and memcheck modes may differ), and no check unit is among
+ * them.  The evidence itself is the test's (runtest.c, note_hang): a
+ * process asleep with a timer is no evidence.  Selected alone (--test, the
+ * "reproduce" command), the memcheck test runs in full. */
+
+struct test_done {
+	const struct test_spec *t;
+	struct test_hang hang;
+};
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int
+same_step(const struct step *a, const struct step *b)
+{
+	if (a->kind != b->kind || a->kind == STEP_CHECK || !same_str(a->id, b->id))
+		return 0;
+	if (a->kind != STEP_START && a->kind != STEP_RUN)
+		return 1;
+	if (!same_str(a->program, b->program) || a->is_ref != b->is_ref || a->nargs != b->nargs ||
+	    a->nenv != b->nenv || !same_str(a->stdin_text, b->stdin_text) || a->repeat != b->repeat ||
+	    a->ready.kind != b->ready.kind || a->ready.port != b->ready.port || !same_str(a->ready.text, b->ready.text))
+		return 0;
+	for (size_t i = 0; i < a->nargs; i++)
+		if (!same_str(a->args[i], b->args[i]))
+			return 0;
+	for (size_t i = 0; i < a->nenv; i++)
+		if (!same_str(a->env[i].key, b->env[i].key) || !same_str(a->env[i].value, b->env[i].value))
+			return 0;
+	return 1;
+}
+
+/* The memcheck mode t runs the process named id with (MEMCHECK_NONE when
+ * it runs none of its programs under a memcheck). */
+static int
+memcheck_of(const struct test_spec *t, const char *id)
+{
+	int any = MEMCHECK_NONE;
+	for (size_t i = 0; i < t->nsteps; i++) {
+		const struct step *s = &t->steps[i];
+		if (s->kind != STEP_START && s->kind != STEP_RUN)
+			continue;
+		int mode = step_memcheck(t, s);
+		size_t n = strlen(s->id);
+		if (!strncmp(s->id, id, n) && (id[n] == '\0' || id[n] == '#'))
+			return mode;
+		if (mode != MEMCHECK_NONE && !s->is_ref)
+			any = mode;
+	}
+	return any == MEMCHECK_NONE ? MEMCHECK_NONE : -1;
+}
+
+static int
+uses_valgrind(const struct test_spec *t)
+{
+	for (size_t i = 0; i < t->nsteps; i++)
+		if ((t->steps[i].kind == STEP_START || t->steps[i].kind == STEP_RUN) &&
+		    step_memcheck(t, &t->steps[i]) == MEMCHECK_VALGRIND)
+			return 1;
+	return 0;
+}
+
+/* Fills r and returns 1 when memcheck test t need not run: a test done
+ * before it ran a student program the same way, and it hung. */
+static int
+memcheck_skip(const struct test_spec *t, const struct test_done *done, size_t ndone, struct graded_test *r)
+{
+	int any = 0;
+	for (size_t i = 0; i < t->nsteps; i++)
+		any |= (t->steps[i].kind == STEP_START || t->steps[i].kind == STEP_RUN) &&
+		       step_memcheck(t, &t->steps[i]) != MEMCHECK_NONE;
+	if (!any)
+		return 0;
+	for (size_t d = 0; d < ndone; d++) {
+		const struct test_spec *f = done[d].t;
+		const struct test_hang *h = &done[d].hang;
+		if (!h->found)
+			continue;
+		/* Hung at a step: that step and those before it; at the end: all. */
+		size_t upto = h->step < f->nsteps ? h->step + 1 : f->nsteps;
+		if (upto > t->nsteps || (h->step >= f->nsteps && t->nsteps != f->nsteps))
+			continue;
+		size_t i = 0;
+		while (i < upto && same_step(&f->steps[i], &t->steps[i]))
+			i++;
+		if (i < upto)
+			continue;
+		int mode = memcheck_of(t, h->id);
+		const char *tool = mode == MEMCHECK_VALGRIND ? " under Valgrind" : mode == MEMCHECK_ASAN ? " under AddressSanitizer" : "";
+		int ready = h->status == ST_FAIL;
+		r->status = h->status;
+		r->message = xstrfmt("your %s was not run%s: run the same way in test \"%s\", it %s (it %s), so it would not here either",
+				     h->id, tool, f->name, ready ? "never became ready" : "did not finish",
+				     !strcmp(h->how, "spins") ? "spins: a busy loop" : "waits for something that never comes");
+		r->details = xstrfmt("  this test looks for memory errors in a run of your %s that ends, and test \"%s\" showed that "
+				     "its run does not end: fix that first (the details of \"%s\" say where it was stuck).\n"
+				     "  to run this test anyway: %s\n",
+				     h->id, f->name, f->name, r->reproduce);
+		r->duration_ms = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* The compile cache's folder, checked, or NULL (none: --no-cache, or one
+ * that cannot be used, which is said once and costs only the cache). */
+static char *
+compile_cache(const struct grade_options *o)
+{
+	if (o->no_cache)
+		return NULL;
+	char *dir = NULL, err[512] = "no cache folder: neither XDG_CACHE_HOME nor HOME is set";
+	if (o->cache_dir && o->cache_dir[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		dir = cwd ? xstrfmt("%s/%s", cwd, o->cache_dir) : NULL;
+		free(cwd);
+	} else {
+		dir = o->cache_dir ? xstrdup(o->cache_dir) : cache_default_dir();
+	}
+	if (dir && cache_check_dir(dir, err, sizeof err) == 0) {
+		char *real = realpath(dir, NULL); /* as the sandbox must hide it */
+		if (real) {
+			free(dir);
+			return real;
+		}
+		snprintf(err, sizeof err, "cannot resolve \"%s\": %s", dir, strerror(errno));
+	}
+	if (dir || o->cache_dir)
+		fprintf(stderr, "grader: note: building without the compile cache: %s\n", err);
+	free(dir);
+	return NULL;
+}
+
 int
 grade_run(const struct lab_spec *spec, const struct grade_options *o, struct grade_report *rep,
 	  struct sandbox_info *iso, char *err, size_t errlen)
@@ -130,6 +280,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		return -2;
 	}
 
+	timing_mark("grading begins");
 	sandbox_catch_signals(); /* Ctrl-C must not leave the scratch folder behind */
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char *scratch = xstrfmt("%s/ipcgrader-XXXXXX", tmp);
@@ -150,9 +301,19 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	struct build_result b = { 0 };
 	struct strvec hide = STRVEC_INIT;
 	hidden_paths(spec, o, &hide);
-	struct build_sandbox box = { iso->mode, (const char *const *)hide.v };
+	char *cache = compile_cache(o);
+	if (cache)
+		sv_push(&hide, cache); /* other submissions' programs */
+	struct build_sandbox box = { iso->mode, (const char *const *)hide.v, cache };
+	/* Valgrind tests: the same, and libc's separate debug info (debuginfo.h). */
+	struct strvec hide_vg = STRVEC_INIT;
+	for (size_t i = 0; i < hide.n; i++)
+		sv_push(&hide_vg, hide.v[i]);
+	debuginfo_valgrind_hide(&hide_vg);
 	if (rc == 0) {
+		timing_mark("build begins");
 		build_submission(spec, o->submission, scratch, need_asan, &box, &b);
+		timing_mark("build ends");
 		if (b.status == BUILD_INTERNAL)
 			rc = errf(err, errlen, "%s", b.message);
 	}
@@ -183,6 +344,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 	size_t total = 0;
 	for (size_t i = 0; i < spec->ntests; i++)
 		total += selected(o, &spec->tests[i]);
+	struct test_done *done = xcalloc(spec->ntests + 1, sizeof *done);
+	size_t ndone = 0;
 	for (size_t i = 0; i < spec->ntests; i++) {
 		const struct test_spec *t = &spec->tests[i];
 		if (!selected(o, t)) {
@@ -203,8 +366,10 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 			r->status = ST_BUILD_FAILED;
 			r->message = xstrdup(b.message);
 			r->details = xstrdup("");
-		} else {
-			runtest_run(&env, t, r);
+		} else if (!memcheck_skip(t, done, ndone, r)) {
+			env.hide = (const char *const *)(uses_valgrind(t) ? hide_vg.v : hide.v);
+			done[ndone].t = t;
+			runtest_run_hang(&env, t, r, &done[ndone++].hang);
 		}
 		if (sandbox_interrupted())
 			break;
@@ -214,6 +379,7 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 		if (o->progress)
 			o->progress(o->progress_arg, r, rep->ntests - 1, total, 1);
 	}
+	free(done);
 	free(bin);
 	free(asan);
 	free(ref);
@@ -223,6 +389,8 @@ grade_run(const struct lab_spec *spec, const struct grade_options *o, struct gra
 out:
 	build_result_release(&b);
 	sv_clear(&hide);
+	sv_clear(&hide_vg);
+	free(cache);
 	if (!getenv("IPCGRADER_KEEP"))
 		rm_rf(scratch);
 	free(scratch);

@@ -24,6 +24,8 @@ struct grade_options {
 	 * of total selected.  May be NULL. */
 	void (*progress)(void *arg, const struct graded_test *r, size_t index, size_t total, int finished);
 	void *progress_arg;
+	const char *cache_dir; /* the compile cache; NULL: the default (cache.h) */
+	int no_cache;          /* build without the compile cache */
 };
 
 /* Fills rep (release with grade_release).  Returns 0; -2 with a message in

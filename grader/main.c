@@ -31,6 +31,7 @@ static const char usage_text[] =
 	"usage: grader grade LAB SUBMISSION_DIR [--format text|json|junit|tap|gradescope] [--output FILE]\n"
 	"                    [--test NAME]... [--seed N] [--visible-only] [--require-isolation]\n"
 	"                    [--allow-unisolated] [--color[=auto|always|never]] [--quiet]\n"
+	"                    [--cache-dir DIR] [--no-cache]\n"
 	"       grader check [DIR] [--color[=WHEN]] [--quiet]   run the visible tests of the lab DIR belongs to\n"
 	"       grader validate LAB    check a lab spec\n"
 	"       grader list LAB        the lab's tests, points and visibility\n"
@@ -381,7 +382,9 @@ cmd_grade(const struct install *in, int argc, char **argv)
 		{ "visible-only", no_argument, NULL, 'v' },   { "require-isolation", no_argument, NULL, 'r' },
 		{ "allow-unisolated", no_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
 		{ "color", optional_argument, NULL, 'c' },    { "colour", optional_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },          { NULL, 0, NULL, 0 },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "cache-dir", required_argument, NULL, 'C' },  { "no-cache", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ui ui = { .color = "auto" };
 	struct grade_options o = { .seed = 1, .self = "grader" };
@@ -427,6 +430,12 @@ cmd_grade(const struct install *in, int argc, char **argv)
 			break;
 		case 'q':
 			ui.quiet = 1;
+			break;
+		case 'C':
+			o.cache_dir = optarg;
+			break;
+		case 'N':
+			o.no_cache = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,12 +31,13 @@
 #include "probe.h"
 #include "procinfo.h"
 #include "spawn.h"
+#include "timing.h"
 
 #define STOP_GRACE_MS 200  /* SIGTERM, then SIGKILL after this long... */
 #define STOP_GRACE_MEMCHECK_MS 3000 /* ...or this long under Valgrind or ASan */
 #define READY_TICK_MS 2    /* how often a /proc condition is re-checked (alive) */
 #define READY_BACKOFF_MIN_MS 1  /* readiness: first re-check after this long, */
-#define READY_BACKOFF_MAX_MS 50 /* then twice as long each time, up to this */
+#define READY_BACKOFF_MAX_MS 20 /* then twice as long each time, up to this */
 #define SHOW_OUTPUT 3000   /* bytes of a stream shown in details */
 #define MEMCHECK_SLOWDOWN 10
 #define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
@@ -110,6 +112,8 @@ struct ctx {
 	int uses_seed;
 	const struct check_use *current; /* the check running now */
 	struct link *link; /* the test's hosts and link; NULL without hosts */
+	size_t step_no;                  /* the step running now (nsteps: the end) */
+	struct test_hang hang;           /* the first student program that hung */
 };
 
 static const char *
@@ -356,10 +360,14 @@ cond_ready_slice(struct ctx *c, void *arg)
 
 /* Waits until p is ready or gone, or until_ms passes.  A server takes from
  * a millisecond to seconds (under Valgrind) to get ready, and a check costs
- * a system call or more, so the checks back off: 1 ms, 2, 4... up to 50 ms
+ * a system call or more, so the checks back off: 1 ms, 2, 4... up to 20 ms
  * apart, and start again at 1 ms when the process writes (progress: it
- * may be about to listen).  Output is an event, so a stdout condition is
- * still checked as soon as the line arrives. */
+ * may be about to listen).  A check with the loop around it costs 50-200 us
+ * of CPU (more on a busy machine), so the init uses about 1.5% of a CPU
+ * while Valgrind starts (10-15 ms in a 0.7-1 s start; 50 ms apart: about
+ * 0.6%), and notices readiness at most 20 ms late (50 ms apart, an ASan
+ * server ready after 40 ms was seen at 63 ms).  Output is an event, so a
+ * stdout condition is still checked as soon as the line arrives. */
 static void
 wait_ready(struct ctx *c, struct proc *p, int64_t until_ms)
 {
@@ -415,6 +423,123 @@ cond_settled(struct ctx *c, void *arg)
 	int ok = paren && sscanf(paren + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2;
 	free(stat);
 	return ok && state == 'S' && !(flags & PF_EXITING);
+}
+
+/* ---- what a hang establishes ------------------------------------------
+ *
+ * A student program that did not finish may be run the same way again by a
+ * memcheck test of the same grading, where it would cost the test's whole
+ * (doubled) limit.  The grading skips that run only on evidence that the
+ * program would not finish there either: it spins (runnable, or killed for
+ * using all its CPU time), or it and every process it started sleep in a
+ * call that has no timeout (read, accept, wait, a futex or poll without
+ * one).  A process asleep with a timer (sleep, poll with a timeout) might
+ * wake up within a longer limit: no evidence, the memcheck test runs. */
+
+/* "spins", "blocks", or NULL (no evidence) for one process of the tree. */
+static const char *
+proc_hang_how(pid_t pid, char state)
+{
+	if (state == 'R')
+		return "spins";
+	if (state != 'S')
+		return NULL; /* stopped, in the disk, a zombie: no evidence */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	char *sc = read_file(path, 512, NULL);
+	if (!sc || !strncmp(sc, "running", 7)) {
+		free(sc);
+		return sc ? "spins" : NULL;
+	}
+	char *p = sc, *end;
+	long nr = strtol(p, &end, 10);
+	unsigned long a[6] = { 0 };
+	int ok = end != p;
+	for (int i = 0; ok && i < 6; i++) {
+		p = end;
+		a[i] = strtoul(p, &end, 16);
+		ok = end != p;
+	}
+	free(sc);
+	if (!ok)
+		return NULL;
+	int forever;
+	switch (nr) {
+	case SYS_read: case SYS_readv: case SYS_recvfrom: case SYS_recvmsg: case SYS_accept: case SYS_accept4:
+	case SYS_write: case SYS_writev: case SYS_sendto: case SYS_sendmsg: case SYS_wait4: case SYS_waitid:
+	case SYS_msgrcv: case SYS_msgsnd: case SYS_rt_sigsuspend: case SYS_openat: case SYS_semop:
+#ifdef SYS_pause
+	case SYS_pause:
+#endif
+#ifdef SYS_open
+	case SYS_open:
+#endif
+		forever = 1;
+		break;
+	case SYS_futex:
+	case SYS_semtimedop:
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+		forever = nr == SYS_futex || nr == SYS_semtimedop ? a[3] == 0 : (int)a[3] < 0;
+		break;
+	case SYS_ppoll:
+	case SYS_rt_sigtimedwait:
+		forever = a[2] == 0;
+		break;
+#ifdef SYS_poll
+	case SYS_poll:
+		forever = (int)a[2] < 0;
+		break;
+#endif
+#ifdef SYS_select
+	case SYS_select:
+#endif
+	case SYS_pselect6:
+	case SYS_mq_timedreceive:
+	case SYS_mq_timedsend:
+		forever = a[4] == 0;
+		break;
+	default:
+		forever = 0;
+	}
+	return forever ? "blocks" : NULL;
+}
+
+/* How p hangs, with every process it started: "spins" when one of them is
+ * runnable, "blocks" when all sleep for good, NULL when that is not known. */
+static const char *
+hang_how(const struct proc *p)
+{
+	if (!p->running)
+		return NULL;
+	struct pinfo *v;
+	size_t n = pinfo_list(&v);
+	const char *how = "blocks";
+	int seen = 0;
+	for (size_t i = 0; i < n && how; i++) {
+		if (v[i].state == 'Z' || !pinfo_in_tree(v, n, p->child.pid, v[i].pid))
+			continue;
+		seen |= v[i].pid == p->child.pid;
+		const char *one = proc_hang_how(v[i].pid, v[i].state);
+		if (!one || !strcmp(one, "spins"))
+			how = one;
+	}
+	free(v);
+	return seen ? how : NULL;
+}
+
+/* Records the first student program of the test that hung (how: see
+ * hang_how; NULL records nothing). */
+static void
+note_hang(struct ctx *c, const struct proc *p, const char *how, enum status st)
+{
+	if (c->hang.found || !how || p->step->is_ref)
+		return;
+	c->hang.found = 1;
+	c->hang.step = c->step_no;
+	c->hang.status = st;
+	snprintf(c->hang.id, sizeof c->hang.id, "%s", p->id);
+	snprintf(c->hang.how, sizeof c->hang.how, "%s", how);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -627,6 +752,8 @@ check_proc(struct ctx *c, struct proc *p)
 		char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed", who(p),
 					  c->t->limits.cpu_ms)
 				: xstrfmt("%s crashed: it %s", who(p), desc);
+		if (cpu)
+			note_hang(c, p, "spins", ST_TIMEOUT);
 		if (p->status.signal == SIGPIPE)
 			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
 		else if (p->status.signal == SIGBUS)
@@ -684,6 +811,8 @@ report_gone(struct ctx *c, struct proc *p, const char *expected)
 				  c->t->limits.cpu_ms, expected)
 			: xstrfmt("%s %s, %s", who(p), desc, expected);
 	show_outputs(&d, p);
+	if (cpu)
+		note_hang(c, p, "spins", ST_TIMEOUT);
 	verdict_add(&c->v, cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
 	p->stopped = 1; /* reported here; not again as a crash */
 	p->shown = 1;
@@ -971,7 +1100,9 @@ step_start(struct ctx *c, const struct step *s)
 	if (!p || s->ready.kind == READY_NONE)
 		return;
 	int ms = step_timeout(c, p);
+	timing_mark("    %s started; waiting until ready", p->id);
 	wait_ready(c, p, until(c, ms));
+	timing_mark("    %s ready (or gone)", p->id);
 	/* The limit is the program's, not the machine's: a program still
 	 * runnable that has had less than half its time in CPU was starved
 	 * (a loaded machine, Valgrind starting), so it waits longer, up to the
@@ -1002,6 +1133,7 @@ step_start(struct ctx *c, const struct step *s)
 		c->aborted = 1;
 	} else if (!cond_ready_or_exited(c, p)) {
 		char *msg = xstrfmt("%s never became ready: expected %s within %d ms", who(p), cond.buf, ms);
+		note_hang(c, p, hang_how(p), ST_FAIL);
 		report_hang(c, p, ST_FAIL, msg);
 		free(msg);
 		c->aborted = 1;
@@ -1058,8 +1190,10 @@ step_run(struct ctx *c, const struct step *s)
 		struct sched_mark mark = sched_mark();
 		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
 			char *msg = xstrfmt("%s did not finish within %d ms", who(p), ms);
-			if (!starved(c, mark, ms, p))
+			if (!starved(c, mark, ms, p)) {
+				note_hang(c, p, hang_how(p), ST_TIMEOUT);
 				report_hang(c, p, ST_TIMEOUT, msg);
+			}
 			free(msg);
 			stop_procs(c, p);
 			c->aborted = 1;
@@ -1100,8 +1234,10 @@ step_target(struct ctx *c, const struct step *s)
 	case STEP_WAIT:
 		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
 			char *msg = xstrfmt("%s did not exit within %d ms", who(p), ms);
-			if (!starved(c, mark, ms, p))
+			if (!starved(c, mark, ms, p)) {
+				note_hang(c, p, hang_how(p), ST_TIMEOUT);
 				report_hang(c, p, ST_TIMEOUT, msg);
+			}
 			free(msg);
 			c->aborted = 1;
 		}
@@ -1254,11 +1390,14 @@ struct body_arg {
 };
 
 static void
-write_report(int fd, const struct verdict *v)
+write_report(int fd, const struct verdict *v, const struct test_hang *h)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "status", status_name(v->status), "message",
 			      v->message ? v->message : "", "details", v->details.buf ? v->details.buf : "", "retry",
 			      v->retry);
+	if (o && h->found)
+		json_object_set_new(o, "hang", json_pack("{s:I, s:s, s:s, s:s}", "step", (json_int_t)h->step, "id", h->id,
+							  "how", h->how, "status", status_name(h->status)));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (text)
 		write_all(fd, text, strlen(text));
@@ -1271,6 +1410,7 @@ test_body(void *arg, int report_fd)
 {
 	struct body_arg *a = arg;
 	struct ctx c = { .env = a->env, .t = a->t, .sigfd = -1 };
+	timing_mark("  init runs the test");
 	verdict_init(&c.v);
 	char workdir[] = "/tmp/grader-XXXXXX";
 	sigset_t chld;
@@ -1306,6 +1446,8 @@ test_body(void *arg, int report_fd)
 			free(msg);
 			break;
 		}
+		timing_mark("  step %zu (line %d) begins", i + 1, s->line);
+		c.step_no = i;
 		if (s->kind == STEP_START)
 			step_start(&c, s);
 		else if (s->kind == STEP_RUN)
@@ -1315,11 +1457,14 @@ test_body(void *arg, int report_fd)
 		else
 			step_target(&c, s);
 	}
+	timing_mark("  steps done; teardown begins");
+	c.step_no = a->t->nsteps;
 	finish(&c);
+	timing_mark("  teardown done");
 	if (c.env->mode == ISOLATION_NONE)
 		rm_rf(workdir);
 report:
-	write_report(report_fd, &c.v);
+	write_report(report_fd, &c.v, &c.hang);
 	for (size_t i = 0; i < c.nprocs; i++) {
 		struct proc *p = &c.procs[i];
 		free(p->id);
@@ -1347,9 +1492,28 @@ report:
 		close(c.sigfd);
 }
 
+/* The hang a test's init reported (see note_hang), into h. */
+static void
+read_hang(json_t *o, const struct test_spec *t, struct test_hang *h)
+{
+	memset(h, 0, sizeof *h);
+	json_int_t step;
+	const char *id, *how, *st;
+	if (!o || json_unpack(json_object_get(o, "hang"), "{s:I, s:s, s:s, s:s}", "step", &step, "id", &id, "how", &how,
+			      "status", &st) != 0 ||
+	    step < 0 || (size_t)step > t->nsteps || status_from_name(st) < 0)
+		return;
+	h->found = 1;
+	h->step = (size_t)step;
+	h->status = (enum status)status_from_name(st);
+	snprintf(h->id, sizeof h->id, "%s", id);
+	snprintf(h->how, sizeof h->how, "%s", how);
+}
+
 /* One run of t in a fresh sandbox; *retry says the machine got in the way. */
 static void
-run_once(const struct grade_env *env, const struct test_spec *t, struct graded_test *r, int *retry)
+run_once(const struct grade_env *env, const struct test_spec *t, struct graded_test *r, int *retry,
+	 struct test_hang *hang)
 {
 	struct body_arg a = { env, t };
 	struct sandbox_config cfg = { .mode = env->mode,
@@ -1363,12 +1527,15 @@ run_once(const struct grade_env *env, const struct test_spec *t, struct graded_t
 	struct sandbox_usage use;
 	char err[512];
 	int64_t t0 = now_ms();
+	timing_mark("test %s: sandbox begins", t->name);
 	int rc = sandbox_run(&cfg, test_body, &a, &rep, &use, err, sizeof err);
+	timing_mark("test %s: sandbox gone", t->name);
 	r->duration_ms = (long)(now_ms() - t0);
 	json_t *o = rc == 0 ? json_loadb(rep.buf ? rep.buf : "", rep.len, 0, NULL) : NULL;
 	const char *st = NULL, *msg = NULL, *details = NULL;
 	int again = 0;
 	*retry = 0;
+	read_hang(o, t, hang);
 	if (o && json_unpack(o, "{s:s, s:s, s:s, s:b}", "status", &st, "message", &msg, "details", &details, "retry",
 			     &again) == 0 &&
 	    status_from_name(st) >= 0) {
@@ -1398,8 +1565,18 @@ run_once(const struct grade_env *env, const struct test_spec *t, struct graded_t
 void
 runtest_run(const struct grade_env *env, const struct test_spec *t, struct graded_test *r)
 {
+	runtest_run_hang(env, t, r, NULL);
+}
+
+void
+runtest_run_hang(const struct grade_env *env, const struct test_spec *t, struct graded_test *r,
+		 struct test_hang *hang)
+{
+	struct test_hang ignored;
+	if (!hang)
+		hang = &ignored;
 	int retry;
-	run_once(env, t, r, &retry);
+	run_once(env, t, r, &retry, hang);
 	if (!retry || sandbox_interrupted())
 		return;
 	/* The machine could not tell: once more, and the report says so. */
@@ -1407,7 +1584,7 @@ runtest_run(const struct grade_env *env, const struct test_spec *t, struct grade
 	long first_ms = r->duration_ms;
 	free(r->details);
 	r->message = r->details = NULL;
-	run_once(env, t, r, &retry);
+	run_once(env, t, r, &retry, hang);
 	char *details = xstrfmt("%s(note) run twice: the first run could not tell (%s)\n", r->details, first);
 	free(r->details);
 	r->details = details;

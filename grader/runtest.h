@@ -20,9 +20,23 @@ struct grade_env {
 	long seed;                        /* replaces {seed} in arguments */
 };
 
+/* What a test established about a student program that did not finish
+ * (it spun, or blocked for good), for memcheck_skip() in grade.c: a later
+ * memcheck test that runs it the same way need not wait for it again. */
+struct test_hang {
+	int found;
+	size_t step;        /* the step during which it was noticed (nsteps: at the end) */
+	char id[64];        /* the process's name in the test ("client", "client#2") */
+	char how[16];       /* "spins" or "blocks" */
+	enum status status; /* what the test said of it (timeout; fail: never ready) */
+};
+
 /* Runs test t and fills status, message, details and duration_ms of r (the
  * caller sets the rest).  A failure of the grader itself becomes status
  * "error" with an "internal error" message: never the student's fault. */
 void runtest_run(const struct grade_env *env, const struct test_spec *t, struct graded_test *r);
+/* The same; hang (may be NULL) says whether a student program hung. */
+void runtest_run_hang(const struct grade_env *env, const struct test_spec *t, struct graded_test *r,
+		      struct test_hang *hang);
 
 #endif

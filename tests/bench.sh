@@ -49,3 +49,6 @@ echo
 echo "== per-test durations (ms), from the JSON report"
 build/grader grade tcp-hello fixtures/tcp-hello/good-reference --format json |
 	grep -E '"(name|duration_ms)"' | paste - - | sed 's/[",]//g' | awk '{printf "  %-36s %s\n", $2, $4}'
+
+echo
+sh tests/bench_grading.sh

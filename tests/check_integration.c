@@ -456,7 +456,7 @@ static const struct {
 	const char *says;
 } bad_input[] = {
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/no-such-dir", NULL }, 2, "does not exist" },
-	{ { "grade", "no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "no lab named \"no-such-lab\"; labs: fifo, " },
+	{ { "grade", "no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "no lab named \"no-such-lab\"; labs: backlog, fifo, " },
 	{ { "grade", "./no-such-lab", "fixtures/tcp-hello/good-reference", NULL }, 2, "no lab at \"./no-such-lab\": " },
 	{ { "grade", "@BROKEN", "fixtures/tcp-hello/good-reference", NULL }, 2, "lab.yaml:6:5: unknown key \"pionts\" in a test" },
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-reference", "--test", "nope", NULL }, 2, "has no test \"nope\"" },

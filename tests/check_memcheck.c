@@ -11,8 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grade.h"
 #include "memcheck.h"
 #include "result.h"
+#include "sandbox.h"
+#include "spec.h"
 #include "util.h"
 
 static const char *
@@ -598,6 +601,68 @@ START_TEST(prepare_then_collect)
 }
 END_TEST
 
+/* ---- memcheck tests of a program that hung (grade.c, memcheck_skip) ---- */
+
+static const struct graded_test *
+graded(const struct grade_report *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->ntests; i++)
+		if (!strcmp(rep->tests[i].name, name))
+			return &rep->tests[i];
+	ck_abort_msg("no test %s in the report", name);
+	return NULL;
+}
+
+/* tests/data/memcheck-skip: a memcheck test that runs a program the same
+ * way as a test where it spun, or blocked for good, ends at once and says
+ * why; one whose steps differ, or whose program only slept past its step
+ * (a timer), runs. */
+START_TEST(skip_after_hang)
+{
+	struct lab_spec spec;
+	struct strbuf errors = STRBUF_INIT;
+	ck_assert_msg(spec_load("tests/data/memcheck-skip", &spec, &errors) == 0, "%s", errors.buf);
+	sb_release(&errors);
+	struct sandbox_info iso;
+	sandbox_probe(&iso);
+	struct grade_options o = { .lab_arg = "tests/data/memcheck-skip", .submission = "tests/data/memcheck-skip/submission",
+				   .seed = 1, .ref_dir = "build/ref", .linebuf = "build/libipcgrader-linebuf.so",
+				   .self = "grader", .allow_unisolated = 1, .no_cache = 1 };
+	struct grade_report rep;
+	char err[512];
+	ck_assert_msg(grade_run(&spec, &o, &rep, &iso, err, sizeof err) == 0, "%s", err);
+
+	const struct graded_test *spins = graded(&rep, "spins"), *t = graded(&rep, "spins-valgrind");
+	ck_assert_msg(spins->status == ST_TIMEOUT, "spins: %s", spins->message);
+	ck_assert_int_eq(t->status, ST_TIMEOUT);
+	ck_assert_int_eq(t->duration_ms, 0);
+	ck_assert_str_eq(t->message, "your prog was not run under Valgrind: run the same way in test \"spins\", it did "
+				     "not finish (it spins: a busy loop), so it would not here either");
+	ck_assert_has(t->details, "to run this test anyway: grader grade tests/data/memcheck-skip "
+				  "tests/data/memcheck-skip/submission --test spins-valgrind");
+
+	t = graded(&rep, "blocks-asan");
+	ck_assert_int_eq(graded(&rep, "blocks")->status, ST_TIMEOUT);
+	ck_assert_int_eq(t->status, ST_TIMEOUT);
+	ck_assert_int_eq(t->duration_ms, 0);
+	ck_assert_has(t->message, "your prog was not run under AddressSanitizer: run the same way in test \"blocks\"");
+	ck_assert_has(t->message, "(it waits for something that never comes)");
+
+	/* Other arguments: not the same run, so it runs (and hangs in its 600 ms). */
+	t = graded(&rep, "blocks-asan-other");
+	ck_assert_int_eq(t->status, ST_TIMEOUT);
+	ck_assert_has(t->message, "did not finish within 600 ms");
+	ck_assert_int_ge(t->duration_ms, 600);
+
+	/* A sleep is no hang for good: under ASan, with twice the time, it ends. */
+	ck_assert_int_eq(graded(&rep, "sleeps")->status, ST_TIMEOUT);
+	t = graded(&rep, "sleeps-asan");
+	ck_assert_msg(t->status == ST_PASS, "sleeps-asan: %s", t->message ? t->message : "");
+	grade_release(&rep);
+	spec_release(&spec);
+}
+END_TEST
+
 static Suite *
 memcheck_suite(void)
 {
@@ -626,6 +691,12 @@ memcheck_suite(void)
 	tcase_add_test(tc, prepare_asan);
 	tcase_add_test(tc, prepare_none);
 	tcase_add_test(tc, prepare_then_collect);
+	suite_add_tcase(s, tc);
+	/* Whole gradings, in sandboxes: `make valgrind` leaves them out. */
+	tc = tcase_create("skip");
+	tcase_set_tags(tc, "no-memcheck");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, skip_after_hang);
 	suite_add_tcase(s, tc);
 	return s;
 }
