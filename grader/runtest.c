@@ -108,6 +108,19 @@ struct ctx {
 	const struct check_use *current; /* the check running now */
 };
 
+/* A finding.  In a test that judges memory only (`judge: memory`), what is
+ * not about memory nor about the test being able to run (output, exit
+ * status, a server gone, leftovers) is a note: the other tests charge it. */
+static void
+finding(struct ctx *c, enum status st, const char *msg, const char *details)
+{
+	if (st != ST_FAIL || !c->t->judge_memory) {
+		verdict_add(&c->v, st, msg, details);
+		return;
+	}
+	sb_addf(&c->v.details, "(note) not judged here, this test looks for memory errors only: %s\n", msg);
+}
+
 static const char *
 who(const struct proc *p)
 {
@@ -579,6 +592,14 @@ stop_procs(struct ctx *c, struct proc *only)
 		verdict_add(&c->v, ST_ERROR, "internal error: a process did not die of SIGKILL within 5 s", NULL);
 }
 
+/* Status 255 is what main's `return -1` gives (statuses are 0..255). */
+static void
+hint_status(struct strbuf *d, const struct exit_status *st)
+{
+	if (st->how == EXIT_CODE && st->code == 255)
+		sb_adds(d, "  hint: status 255 is what `return -1;` from main() (or exit(-1)) gives: an exit status is one byte, so -1 becomes 255; return 1 (or EXIT_FAILURE) for an error\n");
+}
+
 /* Exit status and output expectations of a process that has ended. */
 static void
 check_proc(struct ctx *c, struct proc *p)
@@ -594,7 +615,10 @@ check_proc(struct ctx *c, struct proc *p)
 		char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed", who(p),
 					  c->t->limits.cpu_ms)
 				: xstrfmt("%s crashed: it %s", who(p), desc);
-		if (p->status.signal == SIGPIPE)
+		if (p->status.signal == SIGPIPE && e->has_exit)
+			sb_addf(&d, "  hint: it wrote to a socket or pipe whose other end was closed, or to a socket that never connected; when connect() (or any call before the write) fails, stop there with status %d, as this test expects, instead of going on\n",
+				e->exit_code);
+		else if (p->status.signal == SIGPIPE)
 			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
 		else if (p->status.signal == SIGBUS)
 			sb_adds(&d, "  hint: it touched a mapping past the end of the file or shared memory object behind it; give the object its size first (ftruncate) and map no more than that\n");
@@ -606,14 +630,15 @@ check_proc(struct ctx *c, struct proc *p)
 	if (e->has_exit && !crashed && !(p->status.how == EXIT_CODE && p->status.code == e->exit_code)) {
 		struct strbuf d = STRBUF_INIT;
 		char *msg = xstrfmt("%s %s, expected exit status %d", who(p), desc, e->exit_code);
+		hint_status(&d, &p->status);
 		show_outputs(&d, p);
-		verdict_add(&c->v, ST_FAIL, msg, d.buf);
+		finding(c, ST_FAIL, msg, d.buf);
 		free(msg);
 		sb_release(&d);
 	}
 	if (e->has_signal && !(p->status.how == EXIT_SIGNAL && p->status.signal == e->signal)) {
 		char *msg = xstrfmt("%s %s, expected it to be killed by SIG%s", who(p), desc, sigabbrev_np(e->signal));
-		verdict_add(&c->v, ST_FAIL, msg, NULL);
+		finding(c, ST_FAIL, msg, NULL);
 		free(msg);
 	}
 	for (int err = 0; err < 2; err++) {
@@ -629,7 +654,7 @@ check_proc(struct ctx *c, struct proc *p)
 			if (capture_truncated(cap))
 				sb_addf(&d, "  (it printed %zu bytes; only the first and last %d KiB were kept)\n",
 					cap->total, c->t->limits.output_kb / 2);
-			verdict_add(&c->v, ST_FAIL, msg, d.buf);
+			finding(c, ST_FAIL, msg, d.buf);
 			free(msg);
 			p->shown = 1;
 		}
@@ -639,9 +664,10 @@ check_proc(struct ctx *c, struct proc *p)
 	}
 }
 
-/* A process that should be running is gone. */
+/* A process that should be running is gone; needed: the test cannot go
+ * on without it (it never got ready), a failure in every test. */
 static void
-report_gone(struct ctx *c, struct proc *p, const char *expected)
+report_gone(struct ctx *c, struct proc *p, const char *expected, int needed)
 {
 	char desc[160];
 	exit_status_describe(&p->status, desc, sizeof desc);
@@ -650,8 +676,13 @@ report_gone(struct ctx *c, struct proc *p, const char *expected)
 	char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed, %s", who(p),
 				  c->t->limits.cpu_ms, expected)
 			: xstrfmt("%s %s, %s", who(p), desc, expected);
+	hint_status(&d, &p->status);
 	show_outputs(&d, p);
-	verdict_add(&c->v, cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
+	enum status st = cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL;
+	if (needed)
+		verdict_add(&c->v, st, msg, d.buf);
+	else
+		finding(c, st, msg, d.buf);
 	p->stopped = 1; /* reported here; not again as a crash */
 	p->shown = 1;
 	free(msg);
@@ -952,12 +983,15 @@ step_start(struct ctx *c, const struct step *s)
 		c->aborted = 1;
 	} else if (!p->running) {
 		char *expected = xstrfmt("before it was ready (expected %s)", cond.buf);
-		report_gone(c, p, expected);
+		report_gone(c, p, expected, 1);
 		free(expected);
 		c->aborted = 1;
 	} else if (!cond_ready_or_exited(c, p)) {
-		char *msg = xstrfmt("%s never became ready: expected %s within %d ms", who(p), cond.buf, ms);
+		struct strbuf why = STRBUF_INIT;
+		ready_explain(&s->ready, p->child.pid, &why);
+		char *msg = xstrfmt("%s never became ready: expected %s within %d ms%s", who(p), cond.buf, ms, why.buf ? why.buf : "");
 		report_hang(c, p, ST_FAIL, msg);
+		sb_release(&why);
 		free(msg);
 		c->aborted = 1;
 	}
@@ -1024,6 +1058,47 @@ step_run(struct ctx *c, const struct step *s)
 	}
 }
 
+/* "Alive" means still serving: a process started with a socket readiness
+ * condition (listening on a port, bound to a path) must still meet it.  A
+ * server that closed its listening socket and loops on accept()'s errors
+ * is running, but serves no one. */
+static int
+still_ready(struct ctx *c, struct proc *p)
+{
+	const struct ready *r = &p->step->ready;
+	if (r->kind != READY_TCP && r->kind != READY_UDP && r->kind != READY_UNIX)
+		return 1;
+	return ready_check(r, NULL, 0, c->workdir) == 1;
+}
+
+/* Settled (asleep, waiting for the next client), gone, or no longer
+ * serving: no need to wait for a spinning server to settle. */
+static int
+cond_alive(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	return cond_settled(c, p) || (p->running && !still_ready(c, p));
+}
+
+static void
+report_not_serving(struct ctx *c, struct proc *p)
+{
+	struct strbuf cond = STRBUF_INIT;
+	ready_describe(&p->step->ready, &cond);
+	char *msg = xstrfmt("%s is still running but no longer serves: there is no longer %s, as when it started, so no "
+			    "client can reach it",
+			    who(p), cond.buf);
+	struct strbuf d = STRBUF_INIT;
+	probe_hang(p->child.pid, &d, name_outer_pid, c);
+	sb_adds(&d, "  hint: a server keeps its listening socket open for as long as it runs; close only the connected socket accept() returned, and when accept() fails, report it and go on\n");
+	show_outputs(&d, p);
+	finding(c, ST_FAIL, msg, d.buf);
+	p->shown = 1;
+	free(msg);
+	sb_release(&d);
+	sb_release(&cond);
+}
+
 static void
 step_target(struct ctx *c, const struct step *s)
 {
@@ -1034,9 +1109,12 @@ step_target(struct ctx *c, const struct step *s)
 	struct sched_mark mark = sched_mark();
 	switch (s->kind) {
 	case STEP_ALIVE:
-		pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
+		pump(c, until(c, ms), cond_alive, p, READY_TICK_MS);
 		if (!p->running) {
-			report_gone(c, p, "but it should still be running");
+			report_gone(c, p, "but it should still be running", 0);
+			c->aborted = 1;
+		} else if (!still_ready(c, p)) {
+			report_not_serving(c, p);
 			c->aborted = 1;
 		}
 		break;
@@ -1096,7 +1174,7 @@ finish(struct ctx *c)
 		/* After a failed step the grader stopped the test's processes
 		 * itself: what their children did next is not a finding. */
 		if (c->t->leftovers_fail && !c->aborted)
-			verdict_add(&c->v, ST_FAIL, msg, hint);
+			finding(c, ST_FAIL, msg, hint);
 		else
 			sb_addf(&c->v.details, "(note) %s%s\n", msg, c->aborted ? " (the test had stopped early)" : "");
 		free(msg);
