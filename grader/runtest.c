@@ -40,6 +40,7 @@
 #define GRADER_PIDS 16 /* the init, the jail, the references: beside the test's own */
 #define MEMCHECK_LOG_MAX (256 * 1024)
 #define MAX_HANG_CHILDREN 4 /* a hang report describes this many of its children */
+#define HINT_SIGPIPE "  hint: it wrote to a socket or pipe whose other end was closed (a client that had left, say); check what recv() returns before answering (0: the peer left, send nothing), and what send()/write() return (send(..., MSG_NOSIGNAL) or ignoring SIGPIPE turns the signal into an EPIPE error to handle)\n"
 
 /* A unit's watch on a stream (check_observe). */
 struct observer {
@@ -344,13 +345,24 @@ proc_written(const struct proc *p)
 	return p->out.total + p->err.total;
 }
 
+static int cond_settled(struct ctx *c, void *arg);
+
+/* Not ready, and never will be: asleep (in accept(), say) with its socket
+ * on the port's byte-swapped twin, a port given without htons().  No need
+ * to wait out the deadline. */
+static int
+cond_misdirected(struct ctx *c, struct proc *p)
+{
+	return p->running && ready_swapped(&p->step->ready) && cond_settled(c, p);
+}
+
 static int
 cond_ready_slice(struct ctx *c, void *arg)
 {
 	struct ready_slice *s = arg;
 	if (!s->checked || (now_ms() < s->end && proc_written(s->p) == s->written)) {
 		s->checked = 1;
-		return s->ready = cond_ready_or_exited(c, s->p);
+		return s->ready = cond_ready_or_exited(c, s->p) || cond_misdirected(c, s->p);
 	}
 	return 1;
 }
@@ -619,7 +631,7 @@ check_proc(struct ctx *c, struct proc *p)
 			sb_addf(&d, "  hint: it wrote to a socket or pipe whose other end was closed, or to a socket that never connected; when connect() (or any call before the write) fails, stop there with status %d, as this test expects, instead of going on\n",
 				e->exit_code);
 		else if (p->status.signal == SIGPIPE)
-			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
+			sb_adds(&d, HINT_SIGPIPE);
 		else if (p->status.signal == SIGBUS)
 			sb_adds(&d, "  hint: it touched a mapping past the end of the file or shared memory object behind it; give the object its size first (ftruncate) and map no more than that\n");
 		show_outputs(&d, p);
@@ -677,6 +689,8 @@ report_gone(struct ctx *c, struct proc *p, const char *expected, int needed)
 				  c->t->limits.cpu_ms, expected)
 			: xstrfmt("%s %s, %s", who(p), desc, expected);
 	hint_status(&d, &p->status);
+	if (p->status.how == EXIT_SIGNAL && p->status.signal == SIGPIPE)
+		sb_adds(&d, HINT_SIGPIPE);
 	show_outputs(&d, p);
 	enum status st = cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL;
 	if (needed)
@@ -1150,11 +1164,11 @@ finish(struct ctx *c)
 {
 	/* A server finishes what it was doing (printing the client's address
 	 * after its reply, say) before it is stopped: the checks see all it
-	 * had to say.  Asleep in the kernel means done; a spinning one gets
-	 * its step's time, no more. */
+	 * had to say.  Asleep in the kernel means done, and so does a server
+	 * that no longer serves; a spinning one gets its step's time, no more. */
 	for (size_t i = 0; i < c->nprocs && !c->aborted; i++)
 		if (c->procs[i].running && c->procs[i].step->kind == STEP_START)
-			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_settled, &c->procs[i], READY_TICK_MS);
+			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_alive, &c->procs[i], READY_TICK_MS);
 	stop_procs(c, NULL);
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
