@@ -514,19 +514,19 @@ START_TEST(formats_are_well_formed)
 	char *text = read_file(file, 1 << 20, NULL);
 	ck_assert_ptr_nonnull(text);
 	if (!strcmp(fmt, "text")) {
-		ck_assert_ptr_nonnull(strstr(text, "score: 11/14"));
+		ck_assert_ptr_nonnull(strstr(text, "score: 14/20"));
 		ck_assert_ptr_nonnull(strstr(text, "reproduce: grader grade tcp-hello"));
 	} else if (!strcmp(fmt, "junit")) {
-		ck_assert_ptr_nonnull(strstr(text, "<testsuite name=\"tcp-hello\" tests=\"11\" failures=\"3\" errors=\"0\""));
+		ck_assert_ptr_nonnull(strstr(text, "<testsuite name=\"tcp-hello\" tests=\"17\" failures=\"6\" errors=\"0\""));
 		ck_assert_ptr_nonnull(strstr(text, "</testsuites>"));
 	} else if (!strcmp(fmt, "tap")) {
-		ck_assert(!strncmp(text, "TAP version 13\n1..11\n", 21));
+		ck_assert(!strncmp(text, "TAP version 13\n1..17\n", 21));
 		ck_assert_ptr_nonnull(strstr(text, "not ok 6 - server-prints-client-address"));
 	} else {
 		json_t *g = json_loads(text, 0, NULL);
 		ck_assert_ptr_nonnull(g);
-		ck_assert_int_eq(json_integer_value(json_object_get(g, "score")), 11);
-		json_t *t = json_array_get(json_object_get(g, "tests"), 7); /* server-valgrind, hidden */
+		ck_assert_int_eq(json_integer_value(json_object_get(g, "score")), 14);
+		json_t *t = json_array_get(json_object_get(g, "tests"), 13); /* server-valgrind, hidden */
 		ck_assert_str_eq(json_string_value(json_object_get(t, "status")), "failed");
 		ck_assert_str_eq(json_string_value(json_object_get(t, "visibility")), "after_published");
 		json_decref(g);
@@ -553,7 +553,7 @@ START_TEST(check_runs_visible_tests_only)
 	const char *args[] = { "check", dir, NULL };
 	char *out;
 	ck_assert_int_eq(grader(&out, args, NULL), 0);
-	ck_assert_msg(strstr(out, "score: 10/10") && !strstr(out, "hidden"), "%s", out);
+	ck_assert_msg(strstr(out, "score: 16/16") && !strstr(out, "hidden"), "%s", out);
 	free(out);
 	free(marker);
 	free(dir);
