@@ -731,6 +731,15 @@ report_hang(struct ctx *c, struct proc *p, enum status st, const char *msg)
 		shown++;
 	}
 	free(v);
+	/* Or its peer: a client waits for an answer because the server waits
+	 * for the rest of the request (a missing shutdown), or spins. */
+	for (size_t i = 0; i < c->nprocs; i++) {
+		struct proc *o = &c->procs[i];
+		if (o == p || !o->running)
+			continue;
+		sb_addf(&d, "  meanwhile %s (pid %d):\n", who(o), (int)o->inner_pid);
+		probe_hang(o->child.pid, &d, name_outer_pid, c);
+	}
 	show_outputs(&d, p);
 	verdict_add(&c->v, st, msg, d.buf);
 	sb_release(&d);
