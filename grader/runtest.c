@@ -1103,6 +1103,18 @@ cond_alive(struct ctx *c, void *arg)
 	return cond_settled(c, p) || (p->running && !still_ready(c, p));
 }
 
+/* At the end of the test: settled, or no longer serving, unless the test
+ * waits for its own exit status (it may be on its way out). */
+static int
+cond_finished(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	const struct expect *e = &p->step->expect;
+	if (e->has_exit || e->has_signal)
+		return cond_settled(c, p);
+	return cond_alive(c, p);
+}
+
 static void
 report_not_serving(struct ctx *c, struct proc *p)
 {
@@ -1174,10 +1186,11 @@ finish(struct ctx *c)
 	/* A server finishes what it was doing (printing the client's address
 	 * after its reply, say) before it is stopped: the checks see all it
 	 * had to say.  Asleep in the kernel means done, and so does a server
-	 * that no longer serves; a spinning one gets its step's time, no more. */
+	 * that no longer serves (cond_finished); a spinning one gets its step's
+	 * time, no more. */
 	for (size_t i = 0; i < c->nprocs && !c->aborted; i++)
 		if (c->procs[i].running && c->procs[i].step->kind == STEP_START)
-			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_alive, &c->procs[i], READY_TICK_MS);
+			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_finished, &c->procs[i], READY_TICK_MS);
 	stop_procs(c, NULL);
 	for (size_t i = 0; i < c->nprocs; i++) {
 		struct proc *p = &c->procs[i];
