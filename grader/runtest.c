@@ -353,7 +353,7 @@ static int cond_settled(struct ctx *c, void *arg);
 static int
 cond_misdirected(struct ctx *c, struct proc *p)
 {
-	return p->running && ready_swapped(&p->step->ready) && cond_settled(c, p);
+	return p->running && cond_settled(c, p) && ready_swapped(&p->step->ready);
 }
 
 static int
