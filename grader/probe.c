@@ -253,6 +253,44 @@ ready_describe(const struct ready *r, struct strbuf *sb)
 	}
 }
 
+int
+ready_swapped(const struct ready *r)
+{
+	if (r->kind != READY_TCP && r->kind != READY_UDP)
+		return 0;
+	/* A port given to bind() without htons(): 2021 (0x07e5) becomes 58631. */
+	int swapped = ((r->port & 0xff) << 8) | (r->port >> 8);
+	return swapped != r->port && (r->kind == READY_TCP ? tcp_listening(swapped) : udp_bound(swapped)) == 1;
+}
+
+void
+ready_explain(const struct ready *r, pid_t pid, struct strbuf *sb)
+{
+	if (r->kind != READY_TCP && r->kind != READY_UDP && r->kind != READY_UNIX)
+		return;
+	int swapped = ((r->port & 0xff) << 8) | (r->port >> 8);
+	if (ready_swapped(r)) {
+		sb_addf(sb, "; a %s socket %s port %d instead: that is %d with its two bytes swapped, a port given to bind() without htons() (write sin_port = htons(%d))",
+			r->kind == READY_TCP ? "TCP" : "UDP", r->kind == READY_TCP ? "listens on" : "is bound to", swapped,
+			r->port, r->port);
+		return;
+	}
+	struct fdinfo *fds;
+	size_t n = fds_list(pid, &fds);
+	int shown = 0;
+	for (size_t i = 0; i < n && shown < 4; i++) {
+		if (fds[i].kind != FD_SOCKET)
+			continue;
+		sb_adds(sb, shown++ ? ", " : "; its sockets: ");
+		sb_addf(sb, "fd %d (", fds[i].fd);
+		socket_describe(fds[i].ino, sb);
+		sb_adds(sb, ")");
+	}
+	if (!shown)
+		sb_adds(sb, "; it has no socket open");
+	free(fds);
+}
+
 static const struct {
 	long nr;
 	const char *name;

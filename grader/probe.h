@@ -22,6 +22,14 @@ int ready_check(const struct ready *r, const char *out, size_t outlen, const cha
 int ready_listen_backlog(int port, int *backlog, int *queued);
 /* "a TCP socket listening on port 2021" */
 void ready_describe(const struct ready *r, struct strbuf *sb);
+/* Why pid is not ready for a socket condition, as the end of a sentence:
+ * "; a TCP socket listens on port 58631 instead: that is 2021 with its two
+ * bytes swapped (...htons())", or "; its sockets: ...", or "; it has no
+ * socket open".  Nothing for other conditions. */
+void ready_explain(const struct ready *r, pid_t pid, struct strbuf *sb);
+/* 1 when a TCP (UDP) socket listens on (is bound to) r's port with its two
+ * bytes swapped, 58631 for 2021: a port given without htons(); else 0. */
+int ready_swapped(const struct ready *r);
 
 /* Does any TCP or UDP socket of this network namespace use port locally,
  * in any state (a connection in TIME_WAIT included)?  1 or 0. */

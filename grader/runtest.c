@@ -45,6 +45,7 @@
 #define MAX_HANG_CHILDREN 4 /* a hang report describes this many of its children */
 #define LINK_DRAIN_MS 1000  /* at most, for a link's packets in flight to arrive */
 #define LINK_SHOWN 40       /* packets of the link's schedule a failing test's details list */
+#define HINT_SIGPIPE "  hint: it wrote to a socket or pipe whose other end was closed (a client that had left, say); check what recv() returns before answering (0: the peer left, send nothing), and what send()/write() return (send(..., MSG_NOSIGNAL) or ignoring SIGPIPE turns the signal into an EPIPE error to handle)\n"
 
 /* A unit's watch on a stream (check_observe). */
 struct observer {
@@ -115,6 +116,19 @@ struct ctx {
 	size_t step_no;                  /* the step running now (nsteps: the end) */
 	struct test_hang hang;           /* the first student program that hung */
 };
+
+/* A finding.  In a test that judges memory only (`judge: memory`), what is
+ * not about memory nor about the test being able to run (output, exit
+ * status, a server gone, leftovers) is a note: the other tests charge it. */
+static void
+finding(struct ctx *c, enum status st, const char *msg, const char *details)
+{
+	if (st != ST_FAIL || !c->t->judge_memory) {
+		verdict_add(&c->v, st, msg, details);
+		return;
+	}
+	sb_addf(&c->v.details, "(note) not judged here, this test looks for memory errors only: %s\n", msg);
+}
 
 static const char *
 who(const struct proc *p)
@@ -347,13 +361,24 @@ proc_written(const struct proc *p)
 	return p->out.total + p->err.total;
 }
 
+static int cond_settled(struct ctx *c, void *arg);
+
+/* Not ready, and never will be: asleep (in accept(), say) with its socket
+ * on the port's byte-swapped twin, a port given without htons().  No need
+ * to wait out the deadline. */
+static int
+cond_misdirected(struct ctx *c, struct proc *p)
+{
+	return p->running && cond_settled(c, p) && ready_swapped(&p->step->ready);
+}
+
 static int
 cond_ready_slice(struct ctx *c, void *arg)
 {
 	struct ready_slice *s = arg;
 	if (!s->checked || (now_ms() < s->end && proc_written(s->p) == s->written)) {
 		s->checked = 1;
-		return s->ready = cond_ready_or_exited(c, s->p);
+		return s->ready = cond_ready_or_exited(c, s->p) || cond_misdirected(c, s->p);
 	}
 	return 1;
 }
@@ -737,6 +762,14 @@ stop_procs(struct ctx *c, struct proc *only)
 		verdict_add(&c->v, ST_ERROR, "internal error: a process did not die of SIGKILL within 5 s", NULL);
 }
 
+/* Status 255 is what main's `return -1` gives (statuses are 0..255). */
+static void
+hint_status(struct strbuf *d, const struct exit_status *st)
+{
+	if (st->how == EXIT_CODE && st->code == 255)
+		sb_adds(d, "  hint: status 255 is what `return -1;` from main() (or exit(-1)) gives: an exit status is one byte, so -1 becomes 255; return 1 (or EXIT_FAILURE) for an error\n");
+}
+
 /* Exit status and output expectations of a process that has ended. */
 static void
 check_proc(struct ctx *c, struct proc *p)
@@ -754,8 +787,11 @@ check_proc(struct ctx *c, struct proc *p)
 				: xstrfmt("%s crashed: it %s", who(p), desc);
 		if (cpu)
 			note_hang(c, p, "spins", ST_TIMEOUT);
-		if (p->status.signal == SIGPIPE)
-			sb_adds(&d, "  hint: it wrote to a socket or pipe whose other end was closed; check what send()/write() return, or ignore SIGPIPE\n");
+		if (p->status.signal == SIGPIPE && e->has_exit)
+			sb_addf(&d, "  hint: it wrote to a socket or pipe whose other end was closed, or to a socket that never connected; when connect() (or any call before the write) fails, stop there with status %d, as this test expects, instead of going on\n",
+				e->exit_code);
+		else if (p->status.signal == SIGPIPE)
+			sb_adds(&d, HINT_SIGPIPE);
 		else if (p->status.signal == SIGBUS)
 			sb_adds(&d, "  hint: it touched a mapping past the end of the file or shared memory object behind it; give the object its size first (ftruncate) and map no more than that\n");
 		show_outputs(&d, p);
@@ -766,14 +802,15 @@ check_proc(struct ctx *c, struct proc *p)
 	if (e->has_exit && !crashed && !(p->status.how == EXIT_CODE && p->status.code == e->exit_code)) {
 		struct strbuf d = STRBUF_INIT;
 		char *msg = xstrfmt("%s %s, expected exit status %d", who(p), desc, e->exit_code);
+		hint_status(&d, &p->status);
 		show_outputs(&d, p);
-		verdict_add(&c->v, ST_FAIL, msg, d.buf);
+		finding(c, ST_FAIL, msg, d.buf);
 		free(msg);
 		sb_release(&d);
 	}
 	if (e->has_signal && !(p->status.how == EXIT_SIGNAL && p->status.signal == e->signal)) {
 		char *msg = xstrfmt("%s %s, expected it to be killed by SIG%s", who(p), desc, sigabbrev_np(e->signal));
-		verdict_add(&c->v, ST_FAIL, msg, NULL);
+		finding(c, ST_FAIL, msg, NULL);
 		free(msg);
 	}
 	for (int err = 0; err < 2; err++) {
@@ -789,7 +826,7 @@ check_proc(struct ctx *c, struct proc *p)
 			if (capture_truncated(cap))
 				sb_addf(&d, "  (it printed %zu bytes; only the first and last %d KiB were kept)\n",
 					cap->total, c->t->limits.output_kb / 2);
-			verdict_add(&c->v, ST_FAIL, msg, d.buf);
+			finding(c, ST_FAIL, msg, d.buf);
 			free(msg);
 			p->shown = 1;
 		}
@@ -799,9 +836,10 @@ check_proc(struct ctx *c, struct proc *p)
 	}
 }
 
-/* A process that should be running is gone. */
+/* A process that should be running is gone; needed: the test cannot go
+ * on without it (it never got ready), a failure in every test. */
 static void
-report_gone(struct ctx *c, struct proc *p, const char *expected)
+report_gone(struct ctx *c, struct proc *p, const char *expected, int needed)
 {
 	char desc[160];
 	exit_status_describe(&p->status, desc, sizeof desc);
@@ -810,10 +848,17 @@ report_gone(struct ctx *c, struct proc *p, const char *expected)
 	char *msg = cpu ? xstrfmt("%s used more than its %d ms of CPU time and was killed, %s", who(p),
 				  c->t->limits.cpu_ms, expected)
 			: xstrfmt("%s %s, %s", who(p), desc, expected);
+	hint_status(&d, &p->status);
+	if (p->status.how == EXIT_SIGNAL && p->status.signal == SIGPIPE)
+		sb_adds(&d, HINT_SIGPIPE);
 	show_outputs(&d, p);
 	if (cpu)
 		note_hang(c, p, "spins", ST_TIMEOUT);
-	verdict_add(&c->v, cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL, msg, d.buf);
+	enum status st = cpu ? ST_TIMEOUT : p->status.how == EXIT_SIGNAL ? ST_CRASH : ST_FAIL;
+	if (needed)
+		verdict_add(&c->v, st, msg, d.buf);
+	else
+		finding(c, st, msg, d.buf);
 	p->stopped = 1; /* reported here; not again as a crash */
 	p->shown = 1;
 	free(msg);
@@ -848,6 +893,15 @@ report_hang(struct ctx *c, struct proc *p, enum status st, const char *msg)
 		shown++;
 	}
 	free(v);
+	/* Or its peer: a client waits for an answer because the server waits
+	 * for the rest of the request (a missing shutdown), or spins. */
+	for (size_t i = 0; i < c->nprocs; i++) {
+		struct proc *o = &c->procs[i];
+		if (o == p || !o->running)
+			continue;
+		sb_addf(&d, "  meanwhile %s (pid %d):\n", who(o), (int)o->inner_pid);
+		probe_hang(o->child.pid, &d, name_outer_pid, c);
+	}
 	show_outputs(&d, p);
 	verdict_add(&c->v, st, msg, d.buf);
 	sb_release(&d);
@@ -1128,13 +1182,16 @@ step_start(struct ctx *c, const struct step *s)
 		c->aborted = 1;
 	} else if (!p->running) {
 		char *expected = xstrfmt("before it was ready (expected %s)", cond.buf);
-		report_gone(c, p, expected);
+		report_gone(c, p, expected, 1);
 		free(expected);
 		c->aborted = 1;
 	} else if (!cond_ready_or_exited(c, p)) {
-		char *msg = xstrfmt("%s never became ready: expected %s within %d ms", who(p), cond.buf, ms);
+		struct strbuf why = STRBUF_INIT;
+		ready_explain(&s->ready, p->child.pid, &why);
+		char *msg = xstrfmt("%s never became ready: expected %s within %d ms%s", who(p), cond.buf, ms, why.buf ? why.buf : "");
 		note_hang(c, p, hang_how(p), ST_FAIL);
 		report_hang(c, p, ST_FAIL, msg);
+		sb_release(&why);
 		free(msg);
 		c->aborted = 1;
 	}
@@ -1213,6 +1270,59 @@ drain_link(struct ctx *c)
 			LINK_DRAIN_MS);
 }
 
+/* "Alive" means still serving: a process started with a socket readiness
+ * condition (listening on a port, bound to a path) must still meet it.  A
+ * server that closed its listening socket and loops on accept()'s errors
+ * is running, but serves no one. */
+static int
+still_ready(struct ctx *c, struct proc *p)
+{
+	const struct ready *r = &p->step->ready;
+	if (r->kind != READY_TCP && r->kind != READY_UDP && r->kind != READY_UNIX)
+		return 1;
+	return ready_check(r, NULL, 0, c->workdir) == 1;
+}
+
+/* Settled (asleep, waiting for the next client), gone, or no longer
+ * serving: no need to wait for a spinning server to settle. */
+static int
+cond_alive(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	return cond_settled(c, p) || (p->running && !still_ready(c, p));
+}
+
+/* At the end of the test: settled, or no longer serving, unless the test
+ * waits for its own exit status (it may be on its way out). */
+static int
+cond_finished(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	const struct expect *e = &p->step->expect;
+	if (e->has_exit || e->has_signal)
+		return cond_settled(c, p);
+	return cond_alive(c, p);
+}
+
+static void
+report_not_serving(struct ctx *c, struct proc *p)
+{
+	struct strbuf cond = STRBUF_INIT;
+	ready_describe(&p->step->ready, &cond);
+	char *msg = xstrfmt("%s is still running but no longer serves: there is no longer %s, as when it started, so no "
+			    "client can reach it",
+			    who(p), cond.buf);
+	struct strbuf d = STRBUF_INIT;
+	probe_hang(p->child.pid, &d, name_outer_pid, c);
+	sb_adds(&d, "  hint: a server keeps its listening socket open for as long as it runs; close only the connected socket accept() returned, and when accept() fails, report it and go on\n");
+	show_outputs(&d, p);
+	finding(c, ST_FAIL, msg, d.buf);
+	p->shown = 1;
+	free(msg);
+	sb_release(&d);
+	sb_release(&cond);
+}
+
 static void
 step_target(struct ctx *c, const struct step *s)
 {
@@ -1225,9 +1335,12 @@ step_target(struct ctx *c, const struct step *s)
 	struct sched_mark mark = sched_mark();
 	switch (s->kind) {
 	case STEP_ALIVE:
-		pump(c, until(c, ms), cond_settled, p, READY_TICK_MS);
+		pump(c, until(c, ms), cond_alive, p, READY_TICK_MS);
 		if (!p->running) {
-			report_gone(c, p, "but it should still be running");
+			report_gone(c, p, "but it should still be running", 0);
+			c->aborted = 1;
+		} else if (!still_ready(c, p)) {
+			report_not_serving(c, p);
 			c->aborted = 1;
 		}
 		break;
@@ -1252,7 +1365,7 @@ step_target(struct ctx *c, const struct step *s)
 		if (!p->running || kill(p->child.pid, s->signo) < 0) {
 			const char *name = sigabbrev_np(s->signo);
 			char *what = name ? xstrfmt("before it could be sent SIG%s", name) : xstrdup("before it could be sent a signal");
-			report_gone(c, p, what);
+			report_gone(c, p, what, 1);
 			free(what);
 			c->aborted = 1;
 		}
@@ -1277,13 +1390,14 @@ finish(struct ctx *c)
 {
 	/* A server finishes what it was doing (printing the client's address
 	 * after its reply, say) before it is stopped: the checks see all it
-	 * had to say.  Asleep in the kernel means done; a spinning one gets
-	 * its step's time, no more. */
+	 * had to say.  Asleep in the kernel means done, and so does a server
+	 * that no longer serves (cond_finished); a spinning one gets its step's
+	 * time, no more. */
 	if (!c->aborted)
 		drain_link(c);
 	for (size_t i = 0; i < c->nprocs && !c->aborted; i++)
 		if (c->procs[i].running && c->procs[i].step->kind == STEP_START)
-			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_settled, &c->procs[i], READY_TICK_MS);
+			pump(c, until(c, step_timeout(c, &c->procs[i])), cond_finished, &c->procs[i], READY_TICK_MS);
 	stop_procs(c, NULL);
 	link_stop(c->link); /* its log stays for the checks */
 	for (size_t i = 0; i < c->nprocs; i++) {
@@ -1304,7 +1418,7 @@ finish(struct ctx *c)
 		/* After a failed step the grader stopped the test's processes
 		 * itself: what their children did next is not a finding. */
 		if (c->t->leftovers_fail && !c->aborted)
-			verdict_add(&c->v, ST_FAIL, msg, hint);
+			finding(c, ST_FAIL, msg, hint);
 		else
 			sb_addf(&c->v.details, "(note) %s%s\n", msg, c->aborted ? " (the test had stopped early)" : "");
 		free(msg);

@@ -759,13 +759,13 @@ static void
 parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struct test_spec *t)
 {
 	static const char *const keys[] = { "name", "description", "points", "visible", "memcheck",
-					     "leftovers", "limits", "steps", "checks", "hosts", "link", NULL };
+					     "leftovers", "limits", "steps", "checks", "hosts", "link", "judge", NULL };
 	t->visible = 1;
 	t->leftovers_fail = 1;
 	t->limits = spec->limits;
 	if (want(p, n, Y_MAP, "a test") < 0)
 		return;
-	const struct ynode *steps = NULL, *limits = NULL, *checks = NULL, *hosts = NULL, *link = NULL;
+	const struct ynode *steps = NULL, *limits = NULL, *checks = NULL, *hosts = NULL, *link = NULL, *judge = NULL;
 	int has_points = 0, has_name = 0; /* present, even if invalid: reported once */
 	for (size_t i = 0; i < n->n; i += 2) {
 		const struct ynode *v = n->kids[i + 1];
@@ -812,8 +812,19 @@ parse_test(struct parser *p, struct lab_spec *spec, const struct ynode *n, struc
 		case 10:
 			link = v;
 			break;
+		case 11:
+			if (want(p, v, Y_SCALAR, "judge") < 0)
+				break;
+			if (!strcmp(v->text, "memory") || !strcmp(v->text, "all"))
+				t->judge_memory = !strcmp(v->text, "memory");
+			else
+				perr(p, v->line, v->col, "judge must be memory or all, not \"%s\"", v->text);
+			judge = v;
+			break;
 		}
 	}
+	if (judge && t->judge_memory && t->memcheck == MEMCHECK_NONE)
+		perr(p, judge->line, judge->col, "judge: memory needs memcheck: valgrind or asan in the same test");
 	if (hosts)
 		parse_hosts(p, hosts, t);
 	if (link)

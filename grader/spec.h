@@ -75,6 +75,7 @@ struct limits {
 struct test_spec {
 	char *name, *description;
 	int points, visible, memcheck, leftovers_fail;
+	int judge_memory; /* `judge: memory`: only memory errors (and what the test needs to run) fail it */
 	struct limits limits;
 	struct step *steps;
 	size_t nsteps;

@@ -515,21 +515,21 @@ START_TEST(formats_are_well_formed)
 	char *text = read_file(file, 1 << 20, NULL);
 	ck_assert_ptr_nonnull(text);
 	if (!strcmp(fmt, "text")) {
-		ck_assert_ptr_nonnull(strstr(text, "score: 11/15"));
+		ck_assert_ptr_nonnull(strstr(text, "score: 14/21"));
 		ck_assert_ptr_nonnull(strstr(text, "reproduce: grader grade tcp-hello"));
 	} else if (!strcmp(fmt, "junit")) {
 		/* the build is a test case of its own; the suite is named after the submission */
 		ck_assert_ptr_nonnull(strstr(text, "<testsuite name=\"tcp-hello.bug-slide-code\" package=\"tcp-hello\" "
-						   "tests=\"13\" failures=\"4\" errors=\"0\" skipped=\"0\""));
+						   "tests=\"19\" failures=\"7\" errors=\"0\" skipped=\"0\""));
 		ck_assert_ptr_nonnull(strstr(text, "</testsuites>"));
 	} else if (!strcmp(fmt, "tap")) {
-		ck_assert(!strncmp(text, "TAP version 13\n1..13\nok 1 - build\n", 34));
+		ck_assert(!strncmp(text, "TAP version 13\n1..19\nok 1 - build\n", 34));
 		ck_assert_ptr_nonnull(strstr(text, "not ok 7 - server-prints-client-address"));
 	} else {
 		json_t *g = json_loads(text, 0, NULL);
 		ck_assert_ptr_nonnull(g);
-		ck_assert_int_eq(json_integer_value(json_object_get(g, "score")), 11);
-		json_t *t = json_array_get(json_object_get(g, "tests"), 7); /* server-valgrind, hidden */
+		ck_assert_int_eq(json_integer_value(json_object_get(g, "score")), 14);
+		json_t *t = json_array_get(json_object_get(g, "tests"), 13); /* server-valgrind, hidden */
 		ck_assert_str_eq(json_string_value(json_object_get(t, "status")), "failed");
 		ck_assert_str_eq(json_string_value(json_object_get(t, "visibility")), "after_published");
 		json_decref(g);
@@ -557,7 +557,7 @@ START_TEST(check_runs_visible_tests_only)
 	char *out;
 	ck_assert_int_eq(grader(&out, args, NULL), 0);
 	/* ... and says what the hidden ones hold: 10/10 is not the final grade. */
-	ck_assert_msg(strstr(out, "\n4 points in 4 hidden tests not run here: the final grade runs them too\n\nscore: 10/10\n"),
+	ck_assert_msg(strstr(out, "\n5 points in 5 hidden tests not run here: the final grade runs them too\n\nscore: 16/16\n"),
 		      "%s", out);
 	free(out);
 	free(marker);

@@ -443,6 +443,62 @@ START_TEST(benchmark)
 }
 END_TEST
 
+/* A listener on 127.0.0.1:port, or -1 when the port is taken. */
+static int
+listener_on(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 5) < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Not ready on 2021 explained: a listener on 58631 is 2021 without
+ * htons(); another port is named; no socket at all is said. */
+START_TEST(not_ready_explained)
+{
+	setup_case(_i);
+	if (!private_netns) {
+		printf("probe: no private network namespace; the fixed ports of not_ready_explained are skipped\n");
+		return;
+	}
+	struct ready r = { .kind = READY_TCP, .port = 2021 };
+	struct strbuf sb = STRBUF_INIT;
+	ready_explain(&r, getpid(), &sb);
+	ck_assert_int_eq(ready_swapped(&r), 0);
+	ck_assert_msg(sb.buf && strstr(sb.buf, "; it has no socket open"), "%s", sb.buf ? sb.buf : "(nothing)");
+	int swapped = listener_on(58631);
+	ck_assert_int_ge(swapped, 0);
+	ck_assert_int_eq(check(READY_TCP, 2021, NULL), 0);
+	ck_assert_int_eq(ready_swapped(&r), 1);
+	sb.len = 0;
+	ready_explain(&r, getpid(), &sb);
+	ck_assert_msg(strstr(sb.buf, "a TCP socket listens on port 58631 instead: that is 2021 with its two bytes swapped") &&
+			      strstr(sb.buf, "htons(2021)"),
+		      "%s", sb.buf);
+	close(swapped);
+	int other = listener_on(2022);
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(ready_swapped(&r), 0);
+	sb.len = 0;
+	ready_explain(&r, getpid(), &sb);
+	ck_assert_msg(strstr(sb.buf, "; its sockets: fd ") && strstr(sb.buf, "a TCP socket listening on 127.0.0.1:2022"), "%s",
+		      sb.buf);
+	close(other);
+	/* Conditions that are no sockets get no explanation. */
+	struct ready path = { .kind = READY_PATH, .text = (char *)"x" };
+	sb.len = 0;
+	ready_explain(&path, getpid(), &sb);
+	ck_assert_uint_eq(sb.len, 0);
+	sb_release(&sb);
+}
+END_TEST
+
 static Suite *
 probe_suite(void)
 {
@@ -465,6 +521,7 @@ probe_suite(void)
 		tcase_add_loop_test(tc, unix_paths, from, to);
 		tcase_add_loop_test(tc, unix_many, from, to);
 		tcase_add_loop_test(tc, listen_backlog, from, to);
+		tcase_add_loop_test(tc, not_ready_explained, from, to);
 		suite_add_tcase(s, tc);
 	}
 	TCase *bench = tcase_create("benchmark");

@@ -498,6 +498,21 @@ static const struct bad_case {
 	       "    steps:\n"
 	       "      - run: prog\n",
 	  NULL, 1, { "13:5: unknown key \"timeout\" in a test (expected one of: name, description," } },
+	{ "judge",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    judge: memory\n"
+	       "    steps:\n"
+	       "      - run: prog\n"
+	       "  - name: t2\n"
+	       "    points: 1\n"
+	       "    memcheck: asan\n"
+	       "    judge: bytes\n"
+	       "    steps:\n"
+	       "      - run: prog\n",
+	  NULL, 2,
+	  { "13:12: judge: memory needs memcheck: valgrind or asan in the same test",
+	    "19:12: judge must be memory or all, not \"bytes\"" } },
 	{ "unknown key in a step", HEAD T1 "        argv: [x]\n", NULL, 1,
 	  { "15:9: unknown key \"argv\" in a step (expected one of: start, run," } },
 	{ "provided files",
@@ -1054,6 +1069,8 @@ START_TEST(tcp_hello_loads)
 	for (size_t i = 0; i < spec.ntests; i++) {
 		ck_assert_ptr_nonnull(spec.tests[i].name);
 		ck_assert_uint_ge(spec.tests[i].nsteps, 1);
+		/* its memcheck tests judge memory only; the others everything */
+		ck_assert_int_eq(spec.tests[i].judge_memory, spec.tests[i].memcheck != MEMCHECK_NONE);
 	}
 	spec_release(&spec);
 	sb_release(&errors);

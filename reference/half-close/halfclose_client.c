@@ -26,11 +26,22 @@
  *    sets another one; -s SIZE sends SIZE bytes of it repeated, large
  *    enough (say 4 MiB) that both sides need many send and recv calls.
  *
+ * Options for tests of a server (the default behaviour unchanged):
+ *  -f N -g PORT  sends the first N bytes, then holds: listens on
+ *          127.0.0.1:PORT and waits for one connection there (the test's
+ *          "go", given once the server has settled); an answer that arrived
+ *          before the whole request was sent is reported and the client
+ *          exits 1; then it sends the rest and shuts down;
+ *  -r BYTES  a slow reader: SO_RCVBUF of BYTES before connecting and
+ *          recv() of at most BYTES at a time, so the server's send()
+ *          finds the connection full and may send less than it was asked.
+ *
  * Output: "Bytes Sent: N", "Bytes received: N", "Answer: ..." (when it
  * is 1 to 1024 bytes with no NUL or newline), "Connection closed".  Exit status
  * 0 when the answer is exactly the request, 1 otherwise.
  *
  * usage: halfclose_client [-a address] [-p port] [-m message] [-s size]
+ *                         [-f bytes -g port] [-r bytes]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -51,7 +62,7 @@ static const char *prog = "halfclose_client";
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-a address] [-p port] [-m message] [-s size]\n", prog);
+	fprintf(stderr, "usage: %s [-a address] [-p port] [-m message] [-s size] [-f bytes -g port] [-r bytes]\n", prog);
 	return 2;
 }
 
@@ -91,14 +102,16 @@ send_all(int sd, const char *buf, size_t len)
  * equal).  Returns 0 at EOF, -1 on error.
  */
 static int
-receive_answer(int sd, const char *sent, size_t sent_len, size_t *received, size_t *first_difference)
+receive_answer(int sd, const char *sent, size_t sent_len, size_t chunk_max, size_t *received,
+	       size_t *first_difference)
 {
 	char chunk[65536];
+	size_t want = chunk_max > 0 && chunk_max < sizeof chunk ? chunk_max : sizeof chunk;
 
 	*received = 0;
 	*first_difference = sent_len;
 	for (;;) {
-		ssize_t n = recv(sd, chunk, sizeof chunk, 0);
+		ssize_t n = recv(sd, chunk, want, 0);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -115,15 +128,61 @@ receive_answer(int sd, const char *sent, size_t sent_len, size_t *received, size
 	}
 }
 
+/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+static int
+wait_for_go(long port)
+{
+	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	if (sd == -1)
+		return -1;
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(sd, (struct sockaddr *)&sin, sizeof sin) == -1 || listen(sd, 1) == -1) {
+		close(sd);
+		return -1;
+	}
+	int go;
+	while ((go = accept(sd, NULL, NULL)) == -1 && errno == EINTR)
+		;
+	close(sd);
+	if (go == -1)
+		return -1;
+	close(go);
+	return 0;
+}
+
+/* After the hold: did an answer come before the request was whole? */
+static int
+answered_early(int sd, size_t sent)
+{
+	char early[64];
+	ssize_t n = recv(sd, early, sizeof early, MSG_DONTWAIT | MSG_PEEK);
+	if (n > 0) {
+		fprintf(stderr, "%s: the server answered before the request was complete: it sent %zd byte%s after only %zu had been sent and before shutdown(SHUT_WR); it must read until recv() returns 0\n",
+			prog, n, n == 1 ? "" : "s", sent);
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "%s: the server closed the connection before the request was complete (after %zu bytes, before shutdown(SHUT_WR))\n",
+			prog, sent);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *address = "127.0.0.1", *message = DEFAULT_MSG;
-	long port = DEFAULT_PORT, size = -1;
+	long port = DEFAULT_PORT, size = -1, first = 0, go_port = 0, rcvbuf = 0;
 	struct sockaddr_in client_service;
 	int opt, status = 0;
 
-	while ((opt = getopt(argc, argv, "a:p:m:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:m:s:f:g:r:")) != -1) {
 		switch (opt) {
 		case 'a':
 			address = optarg;
@@ -137,6 +196,18 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_long(optarg, 0, 1L << 30, &size) == -1)
+				return usage();
+			break;
+		case 'f':
+			if (parse_long(optarg, 0, 1L << 30, &first) == -1)
+				return usage();
+			break;
+		case 'g':
+			if (parse_long(optarg, 1, 65535, &go_port) == -1)
+				return usage();
+			break;
+		case 'r':
+			if (parse_long(optarg, 1, 1L << 20, &rcvbuf) == -1)
 				return usage();
 			break;
 		default:
@@ -176,13 +247,36 @@ main(int argc, char **argv)
 		free(sendbuf);
 		return 1;
 	}
+	int rcv = (int)rcvbuf;
+	if (rcvbuf > 0 && setsockopt(connect_sd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) == -1) {
+		fprintf(stderr, "%s: setsockopt(SO_RCVBUF): %s\n", prog, strerror(errno));
+		status = 1;
+		goto close_socket;
+	}
 	if (connect(connect_sd, (struct sockaddr *)&client_service, sizeof client_service) == -1) {
 		fprintf(stderr, "%s: failed to connect: %s\n", prog, strerror(errno));
 		status = 1;
 		goto close_socket;
 	}
 
-	if (send_all(connect_sd, sendbuf, send_len) == -1) {
+	size_t held = go_port > 0 && (size_t)first < send_len ? (size_t)first : 0;
+	if (go_port > 0) {
+		if (send_all(connect_sd, sendbuf, held) == -1) {
+			fprintf(stderr, "%s: send: %s\n", prog, strerror(errno));
+			status = 1;
+			goto close_socket;
+		}
+		if (wait_for_go(go_port) == -1) {
+			fprintf(stderr, "%s: waiting for the go on port %ld: %s\n", prog, go_port, strerror(errno));
+			status = 1;
+			goto close_socket;
+		}
+		if (answered_early(connect_sd, held)) {
+			status = 1;
+			goto close_socket;
+		}
+	}
+	if (send_all(connect_sd, sendbuf + held, send_len - held) == -1) {
 		fprintf(stderr, "%s: send: %s\n", prog, strerror(errno));
 		status = 1;
 		goto close_socket;
@@ -197,7 +291,7 @@ main(int argc, char **argv)
 	}
 
 	size_t received, first_difference;
-	if (receive_answer(connect_sd, sendbuf, send_len, &received, &first_difference) == -1) {
+	if (receive_answer(connect_sd, sendbuf, send_len, (size_t)rcvbuf, &received, &first_difference) == -1) {
 		fprintf(stderr, "%s: recv: %s\n", prog, strerror(errno));
 		status = 1;
 		goto close_socket;

@@ -30,7 +30,11 @@
  *    or -n of them; those signals are blocked except inside ppoll, so none
  *    is lost.
  *
- * usage: halfclose_server [-a address] [-p port] [-n clients] [-m max_bytes]
+ * -r BYTES makes it a slow reader for tests of a client: SO_RCVBUF of
+ * BYTES on its sockets, so the client's send() finds the connection full
+ * and may send less than it was asked.
+ *
+ * usage: halfclose_server [-a address] [-p port] [-n clients] [-m max_bytes] [-r bytes]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,7 +66,7 @@ struct request {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-a address] [-p port] [-n clients] [-m max_bytes]\n", prog);
+	fprintf(stderr, "usage: %s [-a address] [-p port] [-n clients] [-m max_bytes] [-r bytes]\n", prog);
 	return 2;
 }
 
@@ -242,12 +246,12 @@ int
 main(int argc, char **argv)
 {
 	const char *address = "127.0.0.1";
-	long port = DEFAULT_PORT, limit = 0, max_bytes = DEFAULT_MAX;
+	long port = DEFAULT_PORT, limit = 0, max_bytes = DEFAULT_MAX, rcvbuf = 0;
 	char server_text[ADDRESS_TEXT], client_text[ADDRESS_TEXT];
 	struct sockaddr_in service;
 	int opt, status = 0;
 
-	while ((opt = getopt(argc, argv, "a:p:n:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:m:r:")) != -1) {
 		switch (opt) {
 		case 'a':
 			address = optarg;
@@ -262,6 +266,10 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_long(optarg, 1, 1L << 30, &max_bytes) == -1)
+				return usage();
+			break;
+		case 'r':
+			if (parse_long(optarg, 1, 1L << 20, &rcvbuf) == -1)
 				return usage();
 			break;
 		default:
@@ -292,8 +300,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
 		return 1;
 	}
-	int one = 1;
-	if (setsockopt(listen_sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+	int one = 1, rcv = (int)rcvbuf;
+	/* accepted sockets inherit the listening socket's buffer size */
+	if ((rcvbuf > 0 && setsockopt(listen_sd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) == -1) ||
+	    setsockopt(listen_sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
 	    bind(listen_sd, (struct sockaddr *)&service, sizeof service) == -1) {
 		fprintf(stderr, "%s: bind %s: %s\n", prog, server_text, strerror(errno));
 		status = 1;

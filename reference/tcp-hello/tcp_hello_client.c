@@ -14,11 +14,25 @@
  *    server listens.
  *  - -p PORT; -x connects and leaves at once without sending (a client that
  *    disconnects early, for tests of the server).
+ *  - options that test a server the way TCP may treat it (a byte stream,
+ *    not messages), the default behaviour unchanged:
+ *    -s SIZE  sends the request in writes of at most SIZE bytes
+ *             (TCP_NODELAY: each write its own segment);
+ *    -f N -g PORT  sends the first N bytes (default 0), then holds: listens
+ *             on 127.0.0.1:PORT and waits for one connection there (the
+ *             test's "go", given once the server has settled), checks that
+ *             no answer arrived before the whole request was sent (a
+ *             server that answers without reading it, or after a piece of
+ *             it, is reported and the client exits 1), and sends the rest;
+ *    -d       also prints exactly what it received, '\0' and other control
+ *             bytes escaped: received 11 bytes: "hello back\0".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +40,10 @@
 #include <unistd.h>
 
 static int
-send_all(int fd, const char *buf, size_t len)
+send_all(int fd, const char *buf, size_t len, size_t piece)
 {
 	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf, len < piece ? len : piece, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -41,23 +55,84 @@ send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static long
+number(const char *s, const char *what, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "tcp_hello_client: %s must be a number from %ld to %ld, not \"%s\"\n", what, min, max, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+static int
+wait_for_go(int port)
+{
+	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	if (sd < 0)
+		return -1;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(sd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(sd, 1) < 0) {
+		close(sd);
+		return -1;
+	}
+	int go;
+	while ((go = accept(sd, NULL, NULL)) < 0 && errno == EINTR)
+		;
+	close(sd);
+	if (go < 0)
+		return -1;
+	close(go);
+	return 0;
+}
+
+/* Prints len bytes as a C string literal: "hello back\0". */
+static void
+print_escaped(const char *what, const char *buf, size_t len)
+{
+	printf("%s %zu byte%s: \"", what, len, len == 1 ? "" : "s");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if (ch == '\0')
+			printf("\\0");
+		else if (ch == '\n')
+			printf("\\n");
+		else if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 32 || ch > 126)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+	printf("\"\n");
+}
+
 int
 main(int argc, char **argv)
 {
-	int port = 2021, early = 0, opt;
-	while ((opt = getopt(argc, argv, "p:x")) != -1) {
-		char *end;
-		if (opt == 'p') {
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 1 || v > 65535) {
-				fprintf(stderr, "tcp_hello_client: port must be 1..65535, not \"%s\"\n", optarg);
-				return 2;
-			}
-			port = (int)v;
-		} else if (opt == 'x') {
+	int port = 2021, early = 0, dump = 0, go_port = 0, opt;
+	size_t piece = 6, first = 0;
+	while ((opt = getopt(argc, argv, "p:xs:f:g:d")) != -1) {
+		if (opt == 'p')
+			port = (int)number(optarg, "port", 1, 65535);
+		else if (opt == 'x')
 			early = 1;
-		} else {
-			fprintf(stderr, "usage: tcp_hello_client [-p PORT] [-x] [SERVER_ADDRESS]\n");
+		else if (opt == 's')
+			piece = (size_t)number(optarg, "the size of a write", 1, 6);
+		else if (opt == 'f')
+			first = (size_t)number(optarg, "the bytes sent before the hold", 0, 6);
+		else if (opt == 'g')
+			go_port = (int)number(optarg, "the go port", 1, 65535);
+		else if (opt == 'd')
+			dump = 1;
+		else {
+			fprintf(stderr, "usage: tcp_hello_client [-p PORT] [-x] [-s SIZE] [-f N -g PORT] [-d] [SERVER_ADDRESS]\n");
 			return 2;
 		}
 	}
@@ -86,10 +161,40 @@ main(int argc, char **argv)
 		close(client_sd);
 		return 0;
 	}
-	if (send_all(client_sd, "hello", 6) < 0) {
+	static const char request[] = "hello"; /* 6 bytes with its '\0' */
+	int one = 1;
+	if (piece < 6)
+		setsockopt(client_sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!go_port)
+		first = 6;
+	if (send_all(client_sd, request, first, piece) < 0) {
 		printf("error in sending: %s\n", strerror(errno));
 		close(client_sd);
 		return 1;
+	}
+	if (go_port) {
+		if (wait_for_go(go_port) < 0) {
+			printf("error in waiting for the go on port %d: %s\n", go_port, strerror(errno));
+			close(client_sd);
+			return 1;
+		}
+		/* The server has settled: it must not have answered yet. */
+		struct pollfd pfd = { .fd = client_sd, .events = POLLIN };
+		char early_answer[64];
+		if (poll(&pfd, 1, 0) == 1) {
+			ssize_t n = recv(client_sd, early_answer, sizeof early_answer, MSG_DONTWAIT);
+			if (n > 0) {
+				printf("the server answered before it had the whole request (%zu of its 6 bytes, \"hello\" and its '\\0'); ", first);
+				print_escaped("it sent", early_answer, (size_t)n);
+				close(client_sd);
+				return 1;
+			}
+		}
+		if (send_all(client_sd, request + first, 6 - first, piece) < 0) {
+			printf("error in sending: %s\n", strerror(errno));
+			close(client_sd);
+			return 1;
+		}
 	}
 	char response[64];
 	size_t got = 0;
@@ -108,6 +213,14 @@ main(int argc, char **argv)
 		got += (size_t)n;
 		if (memchr(response + got - (size_t)n, '\0', (size_t)n) || got == sizeof response - 1)
 			break;
+	}
+	if (dump) {
+		/* What came with the '\0' in the same segment counts too. */
+		ssize_t n;
+		while (got < sizeof response - 1 &&
+		       (n = recv(client_sd, response + got, sizeof response - 1 - got, MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+		print_escaped("received", response, got);
 	}
 	response[got] = '\0'; /* the server sends its '\0' too; %s stops there */
 	printf("%s\n", response);

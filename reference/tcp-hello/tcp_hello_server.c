@@ -11,16 +11,28 @@
  *  - it binds INADDR_ANY (the slide hard-codes its lab machine's address)
  *    and sets SO_REUSEADDR so a restarted server can bind at once.
  *  - recv() gets room for the '\0' and the message is terminated before it
- *    is printed; the reply is sent whole (a loop over short sends); a client
+ *    is printed; recv() is called until the request's '\0' arrives (TCP may
+ *    deliver "hello" in pieces), the client closes, or it sends nothing more
+ *    for a second (a request without its '\0'); the reply is sent whole (a loop over short sends); a client
  *    that disconnects early is skipped, not fatal (MSG_NOSIGNAL: no SIGPIPE).
  *  - every connected socket is closed after its exchange.
  *  - -p PORT and -n COUNT (serve COUNT clients, then exit) let tests run it
  *    fast and Valgrind-clean; SIGTERM ends it cleanly.
+ *  - options that test a client the way TCP may treat it (a byte stream,
+ *    not messages), the default behaviour unchanged:
+ *    -d       prints exactly what it received, control bytes escaped:
+ *             received 6 bytes: "hello\0";
+ *    -s SIZE  sends the answer in writes of at most SIZE bytes (TCP_NODELAY);
+ *    -f N -g PORT  sends the first N bytes of the answer, then listens on
+ *             127.0.0.1:PORT and waits for one connection there (the test's
+ *             "go", given once the client has settled) before the rest.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +49,13 @@ on_term(int sig)
 	stop = 1;
 }
 
+#define IDLE_MS 1000 /* a request without its '\0' ends after this long */
+
 static int
-send_all(int fd, const char *buf, size_t len)
+send_all(int fd, const char *buf, size_t len, size_t piece)
 {
 	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf, len < piece ? len : piece, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -66,19 +80,113 @@ number(const char *s, const char *what, long min, long max)
 	return v;
 }
 
+/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+static int
+wait_for_go(int port)
+{
+	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	if (sd < 0)
+		return -1;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(sd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(sd, 1) < 0) {
+		close(sd);
+		return -1;
+	}
+	int go;
+	while ((go = accept(sd, NULL, NULL)) < 0 && errno == EINTR && !stop)
+		;
+	close(sd);
+	if (go < 0)
+		return -1;
+	close(go);
+	return 0;
+}
+
+/* The request up to its '\0', the client's close, or IDLE_MS of silence;
+ * the number of bytes, or -1 on an error. */
+static ssize_t
+recv_request(int fd, char *msg, size_t size)
+{
+	size_t got = 0;
+	while (got < size && !memchr(msg, '\0', got)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, IDLE_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		ssize_t n = recv(fd, msg + got, size - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return got ? (ssize_t)got : -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static void
+print_escaped(const char *buf, size_t len)
+{
+	printf("received %zu byte%s: \"", len, len == 1 ? "" : "s");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if (ch == '\0')
+			printf("\\0");
+		else if (ch == '\n')
+			printf("\\n");
+		else if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 32 || ch > 126)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+	printf("\"\n");
+}
+
+/* The answer: in pieces of piece bytes, the first `first` of them before
+ * the go when go_port is set. */
+static int
+answer(int fd, size_t piece, size_t first, int go_port)
+{
+	static const char reply[] = "hello back"; /* 11 bytes with its '\0' */
+	int one = 1;
+	if (piece < sizeof reply)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!go_port)
+		return send_all(fd, reply, sizeof reply, piece);
+	if (send_all(fd, reply, first, piece) < 0 || wait_for_go(go_port) < 0)
+		return -1;
+	return send_all(fd, reply + first, sizeof reply - first, piece);
+}
+
 int
 main(int argc, char **argv)
 {
-	int port = 2021;
+	int port = 2021, dump = 0, go_port = 0;
+	size_t piece = 11, first = 0;
 	long count = -1; /* forever, like the slide */
 	int opt;
-	while ((opt = getopt(argc, argv, "p:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:n:ds:f:g:")) != -1) {
 		if (opt == 'p')
 			port = (int)number(optarg, "port", 1, 65535);
 		else if (opt == 'n')
 			count = number(optarg, "count", 1, 1000000);
+		else if (opt == 'd')
+			dump = 1;
+		else if (opt == 's')
+			piece = (size_t)number(optarg, "the size of a write", 1, 11);
+		else if (opt == 'f')
+			first = (size_t)number(optarg, "the bytes sent before the hold", 0, 11);
+		else if (opt == 'g')
+			go_port = (int)number(optarg, "the go port", 1, 65535);
 		else {
-			fprintf(stderr, "usage: tcp_hello_server [-p PORT] [-n CLIENTS]\n");
+			fprintf(stderr, "usage: tcp_hello_server [-p PORT] [-n CLIENTS] [-d] [-s SIZE] [-f N -g PORT]\n");
 			return 2;
 		}
 	}
@@ -132,13 +240,14 @@ main(int argc, char **argv)
 
 		char msg[64];
 		ssize_t n;
-		while ((n = recv(fd, msg, sizeof msg - 1, 0)) < 0 && errno == EINTR)
-			;
+		n = recv_request(fd, msg, sizeof msg - 1);
+		if (dump && n >= 0)
+			print_escaped(msg, (size_t)n);
 		if (n > 0) {
 			msg[n] = '\0';
 			msg[strcspn(msg, "\n")] = '\0'; /* the client sends "hello" with its '\0' */
 			printf("%s\n", msg);
-			if (send_all(fd, "hello back", 11) < 0)
+			if (answer(fd, piece, first, go_port) < 0)
 				printf("error in answering the client: %s\n", strerror(errno));
 		} else {
 			printf("the client left without a message\n");

@@ -36,8 +36,10 @@ int main(int argc, char *argv[])
 
     /* TODO 5: receive the answer into a buffer with room for all 11 bytes
      * of "hello back" AND a '\0' you add yourself; recv() may return fewer
-     * bytes than were sent, and returns 0 when the server has closed the
-     * connection: stop then.  Print the answer, close the socket. */
+     * bytes than were sent (TCP may deliver the answer in pieces): call it
+     * again, appending, until the answer's '\0' has arrived, or until it
+     * returns 0 (the server has closed the connection).  Print the answer,
+     * close the socket. */
 
     fprintf(stderr, "client: not written yet (see the TODOs in client.c)\n");
     return 0;

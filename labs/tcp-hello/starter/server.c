@@ -3,8 +3,8 @@
  * other:
  *   - prints the client's address as "client 127.0.0.1:PORT" at the end of
  *     a line (inet_ntop() and ntohs(), not %d of the raw fields);
- *   - receives the client's message ("hello" and its '\0') and prints it
- *     on a line of its own;
+ *   - receives the client's message ("hello" and its '\0', maybe in
+ *     pieces) and prints it on a line of its own;
  *   - answers "hello back" (11 bytes: the 10 letters and the '\0');
  *   - closes the connected socket and goes back to accept().
  * It never exits on its own: the grader stops it with SIGTERM.
@@ -37,11 +37,14 @@ int main(void)
      *   int fd = accept(...);
      *   - if accept() fails, report it and go on with the next client;
      *   - print "... client %s:%d\n" with inet_ntop() and ntohs();
-     *   - recv() the message into a buffer with room for a '\0', add the
-     *     '\0', print it with printf("%s\n", msg);
-     *   - send() "hello back" (11 bytes), unless the client sent nothing
-     *     (recv() returned 0: it left early);
-     *   - close(fd). */
+     *   - recv() the message into a buffer with room for a '\0': call it
+     *     again, appending, until the message's '\0' has arrived (TCP may
+     *     deliver "hello" in pieces) or recv() returns 0; print it with
+     *     printf("%s\n", msg);
+     *   - only then send() "hello back" (11 bytes), unless the client sent
+     *     nothing (recv() returned 0 at once: it left early);
+     *   - close(fd), also for a client that left early.  Never close the
+     *     listening socket. */
 
     fprintf(stderr, "server: not written yet (see the TODOs in server.c)\n");
     return 1;
