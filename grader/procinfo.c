@@ -23,12 +23,13 @@ pinfo_get(pid_t pid, struct pinfo *out)
 	char *open = stat ? strchr(stat, '(') : NULL, *close = stat ? strrchr(stat, ')') : NULL;
 	int ppid, sid;
 	unsigned long long ut, st, cut, cst;
+	unsigned flags;
 	char state;
 	/* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime cutime cstime */
 	if (!open || !close || close < open ||
-	    sscanf(close + 1, " %c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &state, &ppid, &sid, &ut,
-		   &st, &cut, &cst) != 7) {
+	    sscanf(close + 1, " %c %d %*d %d %*d %*d %u %*u %*u %*u %*u %llu %llu %llu %llu", &state, &ppid, &sid,
+		   &flags, &ut, &st, &cut, &cst) != 8) {
 		free(stat);
 		return -1;
 	}
@@ -37,6 +38,7 @@ pinfo_get(pid_t pid, struct pinfo *out)
 	out->ppid = ppid;
 	out->sid = sid;
 	out->state = state;
+	out->exiting = (flags & 0x4) != 0; /* PF_EXITING, include/linux/sched.h */
 	size_t len = (size_t)(close - open - 1);
 	if (len >= sizeof out->comm)
 		len = sizeof out->comm - 1;

@@ -13,6 +13,7 @@
 struct pinfo {
 	pid_t pid, ppid, sid;
 	char state;   /* R, S, D, Z, T... */
+	int exiting;  /* on its way out (PF_EXITING): its descriptors are going or gone */
 	char comm[32];
 	long cpu_ms;  /* utime + stime */
 	long ccpu_ms; /* cutime + cstime: its children that were waited for */

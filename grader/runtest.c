@@ -323,22 +323,41 @@ cond_all_exited(struct ctx *c, void *arg)
 	return 1;
 }
 
+/* The kernel's answer to p's socket readiness condition, asked in the
+ * network namespace of p's host (the test's own without hosts): 1 met,
+ * 0 not, -1 unknown (the host could not be entered). */
+static int
+ready_on_host(struct ctx *c, const struct proc *p)
+{
+	if (!c->link || p->step->host < 0)
+		return ready_check(&p->step->ready, NULL, 0, c->workdir);
+	if (link_enter(c->link, (size_t)p->step->host) < 0)
+		return -1;
+	int ok = ready_check(&p->step->ready, NULL, 0, c->workdir);
+	link_leave(c->link);
+	return ok;
+}
+
+/* Why p is not ready, from its host's namespace (see ready_on_host). */
+static void
+explain_on_host(struct ctx *c, const struct proc *p, struct strbuf *why)
+{
+	int entered = c->link && p->step->host >= 0 && link_enter(c->link, (size_t)p->step->host) == 0;
+	if (c->link && p->step->host >= 0 && !entered)
+		return;
+	ready_explain(&p->step->ready, p->child.pid, why);
+	if (entered)
+		link_leave(c->link);
+}
+
 static int
 cond_ready_or_exited(struct ctx *c, void *arg)
 {
 	struct proc *p = arg;
 	if (!p->running)
 		return 1;
-	if (c->link && p->step->host >= 0 && p->step->ready.kind != READY_STDOUT) {
-		/* Its sockets are in its host's network namespace. */
-		if (link_enter(c->link, (size_t)p->step->host) < 0)
-			return 0;
-		int ok = ready_check(&p->step->ready, NULL, 0, c->workdir);
-		link_leave(c->link);
-		return ok;
-	}
 	if (p->step->ready.kind != READY_STDOUT) /* no copy of a flood per check */
-		return ready_check(&p->step->ready, NULL, 0, c->workdir);
+		return ready_on_host(c, p);
 	size_t len;
 	char *out = capture_bytes(&p->out, 0, &len);
 	int ok = ready_check(&p->step->ready, out, len, c->workdir);
@@ -1187,7 +1206,7 @@ step_start(struct ctx *c, const struct step *s)
 		c->aborted = 1;
 	} else if (!cond_ready_or_exited(c, p)) {
 		struct strbuf why = STRBUF_INIT;
-		ready_explain(&s->ready, p->child.pid, &why);
+		explain_on_host(c, p, &why);
 		char *msg = xstrfmt("%s never became ready: expected %s within %d ms%s", who(p), cond.buf, ms, why.buf ? why.buf : "");
 		note_hang(c, p, hang_how(p), ST_FAIL);
 		report_hang(c, p, ST_FAIL, msg);
@@ -1280,7 +1299,13 @@ still_ready(struct ctx *c, struct proc *p)
 	const struct ready *r = &p->step->ready;
 	if (r->kind != READY_TCP && r->kind != READY_UDP && r->kind != READY_UNIX)
 		return 1;
-	return ready_check(r, NULL, 0, c->workdir) == 1;
+	if (ready_on_host(c, p) != 0) /* unknown is no evidence against it */
+		return 1;
+	/* A process being killed (its CPU limit, say) closes its sockets
+	 * before it ends: that is its death, reported as such once it is
+	 * reaped, not a server that stopped serving. */
+	struct pinfo pi;
+	return pinfo_get(p->child.pid, &pi) < 0 || pi.exiting || pi.state == 'Z' || pi.state == 'X';
 }
 
 /* Settled (asleep, waiting for the next client), gone, or no longer
