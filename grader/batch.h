@@ -1,0 +1,48 @@
+/* grader batch and grader merge: a whole class graded on the engine of
+ * grader grade (a child grader per submission), with a results folder, a
+ * CSV gradebook, resumption, and shards merged back into one.  The layout
+ * of the output folder is docs/batch.md. */
+#ifndef GRADER_BATCH_H
+#define GRADER_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* The commands; they return the exit status (docs/batch.md).  labs_dir is
+ * where a bare lab name is looked up. */
+int batch_main(const char *labs_dir, int argc, char **argv);
+int merge_main(int argc, char **argv);
+
+/* What an archive may hold before it is refused as a whole. */
+struct archive_limits {
+	long entries;        /* files and folders */
+	long long total;     /* bytes unpacked, all files */
+	long long per_file;  /* bytes unpacked, one file */
+	int ratio;           /* unpacked / packed past 1 MiB unpacked (a zip bomb) */
+	int depth;           /* folders deep */
+};
+extern const struct archive_limits batch_submission_limits;
+
+/* Unpacks a .zip, .tar, .tar.gz or .tgz into dest (created; must not
+ * exist).  Every entry must be a regular file or folder whose path stays
+ * inside dest (no absolute path, no "..", no link, device, FIFO or socket)
+ * and the limits must hold, or nothing is left of dest and -1 comes back
+ * with a message in err that names the entry.  Returns 0. */
+int batch_extract(const char *archive, const char *dest, const struct archive_limits *lim, char *err,
+		  size_t errlen);
+
+/* Appends one CSV field (RFC 4180): quoted when it holds a comma, quote,
+ * CR or LF or edge spaces, and prefixed with ' when it starts with = + - @
+ * TAB or CR, so that a spreadsheet shows it as text, never as a formula. */
+void batch_csv_text(struct strbuf *sb, const char *s);
+
+/* The shard (0..n-1) a submission id belongs to: the first 8 bytes of
+ * SHA-256 of the id, big-endian, modulo n.  Stable across machines. */
+unsigned batch_shard_of(const char *id, unsigned n);
+
+/* SHA-256 of data as 64 lowercase hex digits and a NUL. */
+void batch_sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif
