@@ -1407,6 +1407,29 @@ grader_version(const char *self)
 	return xstrfmt("%s+%s", GRADER_VERSION, hex);
 }
 
+/* Files a killed batch was writing (write_atomic's "*.PID.new"). */
+static void
+sweep_half_written(const char *out)
+{
+	const char *dirs[] = { "", "/results", "/logs" };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		char *dir = xstrfmt("%s%s", out, dirs[i]);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			size_t len = strlen(e->d_name);
+			if (len > 4 && !strcmp(e->d_name + len - 4, ".new") && e->d_type != DT_DIR) {
+				char *p = xstrfmt("%s/%s", dir, e->d_name);
+				unlink(p);
+				free(p);
+			}
+		}
+		if (d)
+			closedir(d);
+		free(dir);
+	}
+}
+
 static int
 lock_output(struct batch *b, char *err, size_t errlen)
 {
@@ -1543,8 +1566,9 @@ run_batch(struct batch *b, const char *labs_dir)
 		goto out;
 	}
 	b->out_real = realpath(b->g.out, NULL);
+	sweep_half_written(b->g.out);
 	char *tmp = xstrfmt("%s/tmp", b->g.out);
-	rm_rf(tmp); /* what a killed batch was writing */
+	rm_rf(tmp); /* what a killed batch's graders were writing */
 	mkdir_p(tmp);
 	free(tmp);
 	b->self = realpath("/proc/self/exe", NULL);
