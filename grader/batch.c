@@ -942,6 +942,7 @@ open_root(struct batch *b, char *err, size_t errlen)
 		char why[512];
 		if (batch_extract(b->root_arg, b->root, &class_limits, why, sizeof why) < 0)
 			return errf(err, errlen, "cannot unpack \"%s\": %s", b->root_arg, why);
+		b->root = unwrap(b->root); /* a zipped class folder */
 	} else {
 		return errf(err, errlen, "\"%s\" is neither a folder nor a .zip, .tar.gz, .tgz or .tar archive",
 			    b->root_arg);
@@ -1679,7 +1680,6 @@ merge_shard(struct gradebook *g, json_t *batch, const char *dir)
 {
 	size_t i;
 	json_t *e;
-	char err[1024];
 	json_array_foreach(json_object_get(batch, "submissions"), i, e)
 	{
 		const char *id = jget(e, "id"), *file = json_string_value(json_object_get(e, "file"));
@@ -1707,19 +1707,36 @@ merge_shard(struct gradebook *g, json_t *batch, const char *dir)
 			fprintf(stderr, "grader: \"%s/batch.json\" names an odd result file \"%s\"\n", dir, file);
 			return -1;
 		}
-		char *from = xstrfmt("%s/%s", dir, file), *to = xstrfmt("%s/results/%s.json", g->out, s->file);
+		char *from = xstrfmt("%s/%s", dir, file);
 		s->result = json_load_file(from, 0, NULL);
-		int rc = 0;
 		if (!s->result)
-			fprintf(stderr, "grader: cannot read \"%s\": the shard is incomplete\n", from), rc = -1;
-		else if (write_json_atomic(to, s->result, err, sizeof err) < 0)
-			fprintf(stderr, "grader: %s\n", err), rc = -1;
+			fprintf(stderr, "grader: cannot read \"%s\": the shard is incomplete\n", from);
 		free(from);
-		free(to);
-		if (rc)
-			return rc;
+		if (!s->result)
+			return -1;
 	}
 	return 0;
+}
+
+/* Every check passed: the results are written. */
+static int
+merge_write(struct gradebook *g)
+{
+	char err[1024], *results = xstrfmt("%s/results", g->out);
+	int rc = mkdir_p(results) < 0 ? errf(err, sizeof err, "cannot create \"%s\": %s", results, strerror(errno)) : 0;
+	free(results);
+	for (size_t i = 0; rc == 0 && i < g->nsubs; i++) {
+		if (!g->subs[i].result)
+			continue;
+		char *to = xstrfmt("%s/results/%s.json", g->out, g->subs[i].file);
+		rc = write_json_atomic(to, g->subs[i].result, err, sizeof err);
+		free(to);
+	}
+	if (rc == 0)
+		rc = write_gradebook(g, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "grader: %s\n", err);
+	return rc;
 }
 
 int
@@ -1740,7 +1757,7 @@ merge_main(int argc, char **argv)
 		return batch_usage_error("merge takes one or more batch output folders%s", "");
 	int nshards = argc - optind;
 	json_t **shards = xcalloc((size_t)nshards, sizeof *shards);
-	char *seen = NULL, *default_out = NULL, err[1024];
+	char *seen = NULL, *default_out = NULL;
 	for (int i = 0; i < nshards; i++) {
 		char *path = xstrfmt("%s/batch.json", argv[optind + i]);
 		json_error_t jerr;
@@ -1777,22 +1794,12 @@ merge_main(int argc, char **argv)
 	snprintf(g.started_at, sizeof g.started_at, "%s", jget(shards[0], "started_at"));
 	if (!g.out)
 		g.out = default_out = xstrfmt("batch-%s", g.lab);
-	char *results = xstrfmt("%s/results", g.out);
-	if (mkdir_p(results) < 0) {
-		fprintf(stderr, "grader: cannot create \"%s\": %s\n", results, strerror(errno));
-		free(results);
-		rc = EXIT_INTERNAL;
-		goto out;
-	}
-	free(results);
-	rc = EXIT_INTERNAL;
 	for (int i = 0; i < nshards; i++)
 		if (merge_shard(&g, shards[i], argv[optind + i]) < 0)
 			goto out;
-	if (write_gradebook(&g, err, sizeof err) < 0) {
-		fprintf(stderr, "grader: %s\n", err);
+	rc = EXIT_INTERNAL;
+	if (merge_write(&g) < 0)
 		goto out;
-	}
 	size_t refused = 0, errors = 0, pending = 0;
 	for (size_t i = 0; i < g.nsubs; i++) {
 		refused += g.subs[i].state == SUB_REFUSED;
