@@ -1,7 +1,8 @@
 /* grader batch: grading a whole class.
  *
  * Theory of operation.  The submissions under ROOT are found first (folders,
- * archives unpacked under DIR/work, a Gradescope export's metadata read),
+ * archives unpacked under DIR/work by unpack.c, a Gradescope export's
+ * metadata read),
  * each named by an id; --shard keeps the ids that hash to this shard.  For
  * each, the hash of its files, the lab's and the grader's make the key of
  * its result: a result already in DIR/results with the same key is kept,
@@ -18,8 +19,6 @@
 #define _GNU_SOURCE
 #include "batch.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,20 +41,13 @@
 #include "sandbox.h"
 #include "spawn.h"
 #include "spec.h"
+#include "unpack.h"
 
 #ifndef GRADER_VERSION
 #define GRADER_VERSION "0.1.0"
 #endif
 
 enum { EXIT_ALL_GRADED = 0, EXIT_SOME_REFUSED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
-
-const struct archive_limits batch_submission_limits = {
-	.entries = 2000, .total = 16LL << 20, .per_file = 8LL << 20, .ratio = 200, .depth = 32,
-};
-/* A whole class in one archive (a Gradescope export). */
-static const struct archive_limits class_limits = {
-	.entries = 100000, .total = 2LL << 30, .per_file = 8LL << 20, .ratio = 200, .depth = 32,
-};
 
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------- */
 
@@ -169,10 +161,52 @@ by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Every file under dir, in name order: its path, kind and bytes.  Returns
- * 0, or -1 with errno (an unreadable file). */
+/* What a submission folder may hold to be hashed (and graded): the build
+ * takes files of at most 1 MiB, so this only stops a folder that would
+ * take minutes to read. */
+enum { HASH_MAX_FILES = 20000 };
+#define HASH_MAX_BYTES (256LL << 20)
+
+struct tree_hash {
+	struct sha256 s;
+	long files;
+	long long bytes;
+};
+
 static int
-hash_tree(struct sha256 *s, const char *dir, const char *rel, int depth)
+hash_file(struct tree_hash *h, const char *full, const char *sub, const struct stat *st)
+{
+	uint64_t size = (uint64_t)st->st_size;
+	if (++h->files > HASH_MAX_FILES || (h->bytes += st->st_size) > HASH_MAX_BYTES) {
+		errno = EFBIG;
+		return -1;
+	}
+	sha256_add(&h->s, st->st_mode & 0100 ? "x" : "f", 1);
+	sha256_add(&h->s, sub, strlen(sub) + 1);
+	sha256_add(&h->s, &size, sizeof size);
+	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	char buf[65536];
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof buf)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		sha256_add(&h->s, buf, (size_t)got);
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return got < 0 ? -1 : 0;
+}
+
+/* Every entry under dir, in name order: its path, kind and bytes (a
+ * link's target, not what it points to).  Returns 0, or -1 with errno (an
+ * unreadable file; EFBIG: over the limits). */
+static int
+hash_tree(struct tree_hash *h, const char *dir, const char *rel, int depth)
 {
 	char *path = *rel ? xstrfmt("%s/%s", dir, rel) : xstrdup(dir);
 	struct dirent **names;
@@ -186,35 +220,18 @@ hash_tree(struct sha256 *s, const char *dir, const char *rel, int depth)
 			if (lstat(full, &st) < 0) {
 				rc = -1;
 			} else if (S_ISDIR(st.st_mode)) {
-				sha256_add(s, "d", 1);
-				sha256_add(s, sub, strlen(sub) + 1);
-				rc = hash_tree(s, dir, sub, depth + 1);
+				sha256_add(&h->s, "d", 1);
+				sha256_add(&h->s, sub, strlen(sub) + 1);
+				rc = hash_tree(h, dir, sub, depth + 1);
 			} else if (S_ISREG(st.st_mode)) {
-				uint64_t size = (uint64_t)st.st_size;
-				sha256_add(s, st.st_mode & 0100 ? "x" : "f", 1);
-				sha256_add(s, sub, strlen(sub) + 1);
-				sha256_add(s, &size, sizeof size);
-				int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-				char buf[65536];
-				ssize_t got = 0;
-				while (fd >= 0 && (got = read(fd, buf, sizeof buf)) != 0) {
-					if (got < 0 && errno == EINTR)
-						continue;
-					if (got < 0)
-						break;
-					sha256_add(s, buf, (size_t)got);
-				}
-				if (fd < 0 || got < 0)
-					rc = -1;
-				if (fd >= 0)
-					close(fd);
+				rc = hash_file(h, full, sub, &st);
 			} else {
 				char target[PATH_MAX] = "";
 				if (S_ISLNK(st.st_mode) && readlink(full, target, sizeof target - 1) < 0)
 					target[0] = '\0';
-				sha256_add(s, S_ISLNK(st.st_mode) ? "l" : "o", 1);
-				sha256_add(s, sub, strlen(sub) + 1);
-				sha256_add(s, target, strlen(target) + 1);
+				sha256_add(&h->s, S_ISLNK(st.st_mode) ? "l" : "o", 1);
+				sha256_add(&h->s, sub, strlen(sub) + 1);
+				sha256_add(&h->s, target, strlen(target) + 1);
 			}
 			free(sub);
 			free(full);
@@ -230,10 +247,10 @@ hash_tree(struct sha256 *s, const char *dir, const char *rel, int depth)
 static int
 hash_dir(const char *dir, char out[65])
 {
-	struct sha256 s;
-	sha256_init(&s);
-	int rc = hash_tree(&s, dir, "", 0);
-	sha256_hex(&s, out);
+	struct tree_hash h = { .files = 0 };
+	sha256_init(&h.s);
+	int rc = hash_tree(&h, dir, "", 0);
+	sha256_hex(&h.s, out);
 	return rc;
 }
 
@@ -304,182 +321,6 @@ archive_stem(const char *name)
 			return len - xl;
 	}
 	return 0;
-}
-
-/* ---- archives -------------------------------------------------------- */
-
-/* Checks an entry's path and makes it relative and clean in out. */
-static int
-entry_path(const char *path, const struct archive_limits *lim, struct strbuf *out, char *err, size_t errlen)
-{
-	if (!path || !*path)
-		return errf(err, errlen, "an entry has no name (or one that is not text)");
-	if (path[0] == '/' || path[0] == '\\' || (path[1] == ':' && path[2] == '\\'))
-		return errf(err, errlen, "entry \"%s\" has an absolute path", path);
-	if (strlen(path) > 1024)
-		return errf(err, errlen, "an entry's path is over 1024 bytes");
-	int depth = 0;
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, "/\\");
-		if (n == 2 && !strncmp(p, "..", 2))
-			return errf(err, errlen, "entry \"%s\" climbs out of its folder (\"..\")", path);
-		if (n && !(n == 1 && *p == '.')) {
-			if (out->len)
-				sb_adds(out, "/");
-			sb_add(out, p, n);
-			if (++depth > lim->depth)
-				return errf(err, errlen, "entry \"%s\" is over %d folders deep", path, lim->depth);
-		}
-		p += n;
-		while (*p == '/' || *p == '\\')
-			p++;
-	}
-	return 0;
-}
-
-/* Creates the folders of rel under dirfd (every one made by us: no link
- * can be among them).  Returns an fd of rel's folder, or -1. */
-static int
-open_parent(int dirfd, char *rel, const char **base)
-{
-	int fd = dup(dirfd);
-	char *p = rel, *slash;
-	while (fd >= 0 && (slash = strchr(p, '/'))) {
-		*slash = '\0';
-		if (mkdirat(fd, p, 0755) < 0 && errno != EEXIST) {
-			close(fd);
-			return -1;
-		}
-		int next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		*slash = '/';
-		p = slash + 1;
-	}
-	*base = p;
-	return fd;
-}
-
-struct unpack {
-	struct archive *a;
-	const struct archive_limits *lim;
-	long long total;
-	long entries;
-};
-
-static int
-unpack_file(struct unpack *u, int dirfd, char *rel, int mode, char *err, size_t errlen)
-{
-	const char *base;
-	int pfd = open_parent(dirfd, rel, &base);
-	if (pfd < 0)
-		return errf(err, errlen, "cannot create the folders of \"%s\": %s", rel, strerror(errno));
-	int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	int e = errno;
-	close(pfd);
-	if (fd < 0)
-		return errf(err, errlen, e == EEXIST ? "entry \"%s\" is in the archive twice" : "cannot create \"%s\": %s",
-			    rel, strerror(e));
-	long long size = 0;
-	char buf[65536];
-	int rc = 0;
-	for (;;) {
-		la_ssize_t n = archive_read_data(u->a, buf, sizeof buf);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			rc = errf(err, errlen, "cannot read \"%s\": %s", rel, archive_error_string(u->a));
-			break;
-		}
-		size += n;
-		u->total += n;
-		la_int64_t packed = archive_filter_bytes(u->a, -1);
-		if (size > u->lim->per_file) {
-			rc = errf(err, errlen, "entry \"%s\" is over the limit of %lld MiB a file", rel, u->lim->per_file >> 20);
-		} else if (u->total > u->lim->total) {
-			rc = errf(err, errlen, "the archive unpacks to over %lld MiB", u->lim->total >> 20);
-		} else if (u->total > (1 << 20) && packed > 0 && u->total / packed > u->lim->ratio) {
-			rc = errf(err, errlen, "the archive unpacks to over %d times its size (a zip bomb?)", u->lim->ratio);
-		} else if (write_all(fd, buf, (size_t)n) < 0) {
-			rc = errf(err, errlen, "cannot write \"%s\": %s", rel, strerror(errno));
-		}
-		if (rc)
-			break;
-	}
-	if (close(fd) < 0 && rc == 0)
-		rc = errf(err, errlen, "cannot write \"%s\": %s", rel, strerror(errno));
-	return rc;
-}
-
-/* One entry: checked, then made.  __MACOSX/ (Finder's resource forks) is
- * skipped. */
-static int
-unpack_entry(struct unpack *u, struct archive_entry *e, int dirfd, char *err, size_t errlen)
-{
-	const char *raw = archive_entry_pathname(e);
-	struct strbuf rel = STRBUF_INIT;
-	int rc = entry_path(raw, u->lim, &rel, err, errlen);
-	mode_t type = archive_entry_filetype(e);
-	if (rc == 0 && ++u->entries > u->lim->entries)
-		rc = errf(err, errlen, "the archive has over %ld entries", u->lim->entries);
-	if (rc == 0 && (archive_entry_hardlink(e) || type == AE_IFLNK))
-		rc = errf(err, errlen, "entry \"%s\" is a link (%s)", raw,
-			  archive_entry_symlink(e) ? "to somewhere else" : "to another entry");
-	if (rc == 0 && type != AE_IFREG && type != AE_IFDIR)
-		rc = errf(err, errlen, "entry \"%s\" is not a file or a folder (a device, FIFO or socket)", raw);
-	if (rc == 0 && rel.len && strncmp(rel.buf, "__MACOSX", 8) != 0) {
-		if (type == AE_IFDIR) {
-			sb_adds(&rel, "/x"); /* open_parent makes every folder of the path */
-			const char *base;
-			int fd = open_parent(dirfd, rel.buf, &base);
-			if (fd < 0)
-				rc = errf(err, errlen, "cannot create the folder \"%s\": %s", raw, strerror(errno));
-			else
-				close(fd);
-		} else {
-			rc = unpack_file(u, dirfd, rel.buf, archive_entry_perm(e) & 0100 ? 0755 : 0644, err, errlen);
-		}
-	}
-	sb_release(&rel);
-	return rc;
-}
-
-int
-batch_extract(const char *path, const char *dest, const struct archive_limits *lim, char *err, size_t errlen)
-{
-	struct unpack u = { .a = archive_read_new(), .lim = lim };
-	archive_read_support_format_zip(u.a);
-	archive_read_support_format_tar(u.a);
-	archive_read_support_filter_gzip(u.a);
-	int rc = 0, dirfd = -1;
-	if (archive_read_open_filename(u.a, path, 65536) != ARCHIVE_OK) {
-		rc = errf(err, errlen, "cannot open the archive: %s", archive_error_string(u.a));
-		goto out_archive;
-	}
-	if (mkdir(dest, 0755) < 0) {
-		rc = errf(err, errlen, "cannot create \"%s\": %s", dest, strerror(errno));
-		goto out_archive;
-	}
-	dirfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = errf(err, errlen, "cannot open \"%s\": %s", dest, strerror(errno));
-		goto out_dest;
-	}
-	struct archive_entry *e;
-	int r;
-	while (rc == 0 && (r = archive_read_next_header(u.a, &e)) != ARCHIVE_EOF) {
-		if (r < ARCHIVE_WARN)
-			rc = errf(err, errlen, "the archive is damaged: %s", archive_error_string(u.a));
-		else
-			rc = unpack_entry(&u, e, dirfd, err, errlen);
-	}
-	close(dirfd);
-out_dest:
-	if (rc)
-		rm_rf(dest);
-out_archive:
-	archive_read_free(u.a);
-	return rc;
 }
 
 /* ---- CSV ------------------------------------------------------------- */
@@ -860,7 +701,7 @@ struct batch {
 	int jobs, force, allow_unisolated, tty, lock_fd;
 	char *root, *self, *out_real;
 	int64_t started_ms;
-	size_t todo, done;
+	size_t found, todo, done; /* found: in ROOT, before --shard */
 };
 
 static int
@@ -940,7 +781,7 @@ open_root(struct batch *b, char *err, size_t errlen)
 		b->root = xstrfmt("%s/work/.root", b->g.out);
 		rm_rf(b->root);
 		char why[512];
-		if (batch_extract(b->root_arg, b->root, &class_limits, why, sizeof why) < 0)
+		if (unpack_archive(b->root_arg, b->root, &unpack_class_limits, why, sizeof why) < 0)
 			return errf(err, errlen, "cannot unpack \"%s\": %s", b->root_arg, why);
 		b->root = unwrap(b->root); /* a zipped class folder */
 	} else {
@@ -988,6 +829,7 @@ discover(struct batch *b, char *err, size_t errlen)
 		/* the output folder may sit inside ROOT: it is no submission */
 		if (!skipped_name(name) && (dir || (file && stem)) && !(real && !strcmp(real, b->out_real))) {
 			struct sub *s = add_sub(&b->g, name, dir ? strlen(name) : stem);
+			b->found++;
 			s->origin = path;
 			s->is_archive = !dir;
 			path = NULL;
@@ -1001,6 +843,9 @@ discover(struct batch *b, char *err, size_t errlen)
 		free(names[i]);
 	}
 	free(names);
+	if (b->found == 0)
+		return errf(err, errlen, "no submissions in \"%s\": it holds no folder and no .zip, .tar.gz, .tgz or .tar archive",
+			    b->root_arg);
 	/* Two entries with one id (alice/ and alice.zip): neither is guessed. */
 	qsort(b->g.subs, b->g.nsubs, sizeof *b->g.subs, by_id);
 	for (size_t i = 0; i + 1 < b->g.nsubs; i++)
@@ -1026,7 +871,7 @@ prepare(struct batch *b, struct sub *s)
 	} else {
 		char *dest = xstrfmt("%s/work/%s", b->g.out, s->file), why[512];
 		rm_rf(dest);
-		if (batch_extract(s->origin, dest, &batch_submission_limits, why, sizeof why) < 0) {
+		if (unpack_archive(s->origin, dest, &unpack_submission_limits, why, sizeof why) < 0) {
 			refuse(s, "%s", why);
 			free(dest);
 			return;
@@ -1034,7 +879,8 @@ prepare(struct batch *b, struct sub *s)
 		s->dir = unwrap(dest);
 	}
 	if (hash_dir(s->dir, s->hash) < 0)
-		refuse(s, "cannot read every file of the submission: %s", strerror(errno));
+		refuse(s, errno == EFBIG ? "%s" : "cannot read every file of the submission: %s",
+		       errno == EFBIG ? "the submission holds over 20,000 files or 256 MiB" : strerror(errno));
 }
 
 /* A result of an earlier run is kept when it was made from the same

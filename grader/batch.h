@@ -15,24 +15,6 @@
 int batch_main(const char *labs_dir, int argc, char **argv);
 int merge_main(int argc, char **argv);
 
-/* What an archive may hold before it is refused as a whole. */
-struct archive_limits {
-	long entries;        /* files and folders */
-	long long total;     /* bytes unpacked, all files */
-	long long per_file;  /* bytes unpacked, one file */
-	int ratio;           /* unpacked / packed past 1 MiB unpacked (a zip bomb) */
-	int depth;           /* folders deep */
-};
-extern const struct archive_limits batch_submission_limits;
-
-/* Unpacks a .zip, .tar, .tar.gz or .tgz into dest (created; must not
- * exist).  Every entry must be a regular file or folder whose path stays
- * inside dest (no absolute path, no "..", no link, device, FIFO or socket)
- * and the limits must hold, or nothing is left of dest and -1 comes back
- * with a message in err that names the entry.  Returns 0. */
-int batch_extract(const char *archive, const char *dest, const struct archive_limits *lim, char *err,
-		  size_t errlen);
-
 /* Appends one CSV field (RFC 4180): quoted when it holds a comma, quote,
  * CR or LF or edge spaces, and prefixed with ' when it starts with = + - @
  * TAB or CR, so that a spreadsheet shows it as text, never as a formula. */
