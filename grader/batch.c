@@ -254,6 +254,31 @@ hash_dir(const char *dir, char out[65])
 	return rc;
 }
 
+/* The files a grading reads from a submission: those the lab's spec
+ * names (build.c copies only them), each with its kind, so that a file
+ * missing, or a link in its place, is a change too.  A README or .git/
+ * that changes regrades nothing. */
+static int
+hash_sources(const struct lab_spec *spec, const char *dir, char out[65])
+{
+	struct tree_hash h = { .files = 0 };
+	sha256_init(&h.s);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < spec->nfiles; i++) {
+		char *full = xstrfmt("%s/%s", dir, spec->files[i]);
+		struct stat st;
+		if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			rc = hash_file(&h, full, spec->files[i], &st);
+		} else {
+			sha256_add(&h.s, "-", 1); /* missing, or not a plain file: the build says which */
+			sha256_add(&h.s, spec->files[i], strlen(spec->files[i]) + 1);
+		}
+		free(full);
+	}
+	sha256_hex(&h.s, out);
+	return rc;
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
@@ -878,9 +903,9 @@ prepare(struct batch *b, struct sub *s)
 		}
 		s->dir = unwrap(dest);
 	}
-	if (hash_dir(s->dir, s->hash) < 0)
-		refuse(s, errno == EFBIG ? "%s" : "cannot read every file of the submission: %s",
-		       errno == EFBIG ? "the submission holds over 20,000 files or 256 MiB" : strerror(errno));
+	if (hash_sources(&b->spec, s->dir, s->hash) < 0)
+		refuse(s, errno == EFBIG ? "%s" : "cannot read the submission's files: %s",
+		       errno == EFBIG ? "the submission's files are over 256 MiB" : strerror(errno));
 }
 
 /* A result of an earlier run is kept when it was made from the same
