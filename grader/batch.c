@@ -1318,8 +1318,29 @@ lock_output(struct batch *b, char *err, size_t errlen)
 	return rc;
 }
 
+/* The lab as graded: its folder's files and the reference programs its
+ * tests run (rebuilt references grade differently). */
+static char *
+lab_hash(const struct lab_spec *spec, const char *refs_dir)
+{
+	struct tree_hash h = { .files = 0 };
+	sha256_init(&h.s);
+	char dir_hex[65], out[65];
+	hash_dir(spec->dir, dir_hex);
+	sha256_add(&h.s, dir_hex, 64);
+	for (size_t i = 0; i < spec->nrefs; i++) {
+		char *full = xstrfmt("%s/%s", refs_dir, spec->refs[i].binary);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			hash_file(&h, full, spec->refs[i].binary, &st);
+		free(full);
+	}
+	sha256_hex(&h.s, out);
+	return xstrdup(out);
+}
+
 static int
-load_lab(struct batch *b, const char *labs_dir)
+load_lab(struct batch *b, const char *labs_dir, const char *refs_dir)
 {
 	char *path = lab_path(labs_dir, b->lab_arg);
 	struct strbuf errors = STRBUF_INIT;
@@ -1332,9 +1353,7 @@ load_lab(struct batch *b, const char *labs_dir)
 	sb_release(&errors);
 	if (n)
 		return -1;
-	char hex[65];
-	hash_dir(b->spec.dir, hex);
-	b->g.spec_hash = xstrdup(hex);
+	b->g.spec_hash = lab_hash(&b->spec, refs_dir);
 	b->g.lab = xstrdup(b->spec.name);
 	b->g.tests = json_array();
 	for (size_t i = 0; i < b->spec.ntests; i++) {
@@ -1418,10 +1437,10 @@ batch_status(const struct batch *b, int interrupted)
 }
 
 static int
-run_batch(struct batch *b, const char *labs_dir)
+run_batch(struct batch *b, const char *labs_dir, const char *refs_dir)
 {
 	char err[1024];
-	if (load_lab(b, labs_dir) < 0)
+	if (load_lab(b, labs_dir, refs_dir) < 0)
 		return EXIT_USAGE;
 	struct sandbox_info iso;
 	sandbox_probe(&iso);
@@ -1481,7 +1500,7 @@ out:
 }
 
 int
-batch_main(const char *labs_dir, int argc, char **argv)
+batch_main(const char *labs_dir, const char *refs_dir, int argc, char **argv)
 {
 	struct batch b = { .jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), .lock_fd = -1, .g.seed = 1, .g.shard_n = 1 };
 	if (b.jobs < 1)
@@ -1490,7 +1509,7 @@ batch_main(const char *labs_dir, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	b.tty = isatty(STDERR_FILENO);
-	rc = run_batch(&b, labs_dir);
+	rc = run_batch(&b, labs_dir, refs_dir);
 	spec_release(&b.spec);
 	if (b.lock_fd >= 0)
 		close(b.lock_fd);

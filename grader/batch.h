@@ -11,8 +11,9 @@
 #include "util.h"
 
 /* The commands; they return the exit status (docs/batch.md).  labs_dir is
- * where a bare lab name is looked up. */
-int batch_main(const char *labs_dir, int argc, char **argv);
+ * where a bare lab name is looked up, refs_dir where the reference
+ * programs are (part of what a lab is, for the key of a result). */
+int batch_main(const char *labs_dir, const char *refs_dir, int argc, char **argv);
 int merge_main(int argc, char **argv);
 
 /* Appends one CSV field (RFC 4180): quoted when it holds a comma, quote,

@@ -343,7 +343,7 @@ main(int argc, char **argv)
 	else if (!strcmp(cmd, "list"))
 		rc = cmd_list(&in, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "batch")) /* a whole class: batch.c */
-		rc = batch_main(in.labs, argc - 1, argv + 1);
+		rc = batch_main(in.labs, in.refs, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "merge"))
 		rc = merge_main(argc - 1, argv + 1);
 	else if (!strcmp(cmd, "doctor"))

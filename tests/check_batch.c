@@ -505,7 +505,14 @@ START_TEST(gradescope_export_of_tcp_hello)
 	char *zip = path_in("export.zip"), *o = path_in("out"), *out;
 	make_archive(zip, 1, e, 5);
 	const char *args[] = { "batch", "tcp-hello", zip, "--output", o, "-j", "2", NULL };
+	/* On a machine too busy for a test's limits the grader says "error"
+	 * (exit 3), never fail; the batch is then run again, as docs/batch.md
+	 * tells, and grades only those. */
 	int rc = grader(&out, args);
+	for (int again = 0; rc == 3 && again < 3; again++) {
+		free(out);
+		rc = grader(&out, args);
+	}
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	char *p = path_in("out/grades.csv"), *csv = slurp(p);
 	char *row1 = csv_row(csv, "submission_101"), *row2 = csv_row(csv, "submission_102");
