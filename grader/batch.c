@@ -1416,6 +1416,37 @@ parse_batch_args(struct batch *b, int argc, char **argv)
 	return 0;
 }
 
+/* A grading that ended in error (the machine too busy for a test's
+ * limits, a grader crash) is tried once more, alone, once the rest is
+ * done: what a person would do before calling the batch failed. */
+static int
+grade_errors_again(struct batch *b, char *err, size_t errlen)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->g.nsubs; i++) {
+		struct sub *s = &b->g.subs[i];
+		if (s->state != SUB_ERROR)
+			continue;
+		s->state = SUB_PENDING;
+		free(s->note);
+		s->note = NULL;
+		json_decref(s->result);
+		s->result = NULL;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	fprintf(stderr, "grading %zu submission%s again, one at a time: %s ended in error\n", n, n == 1 ? "" : "s",
+		n == 1 ? "it" : "they");
+	int jobs = b->jobs;
+	b->jobs = 1;
+	b->todo = n;
+	b->done = 0;
+	int rc = grade_all(b, err, errlen);
+	b->jobs = jobs;
+	return rc;
+}
+
 static int
 batch_status(const struct batch *b, int interrupted)
 {
@@ -1477,6 +1508,8 @@ run_batch(struct batch *b, const char *labs_dir, const char *refs_dir)
 	}
 	sandbox_catch_signals();
 	int grc = grade_all(b, err, sizeof err);
+	if (grc == 0)
+		grc = grade_errors_again(b, err, sizeof err);
 	if (grc < 0 && !sandbox_interrupted())
 		fprintf(stderr, "grader: internal error: %s\n", err);
 	if (write_gradebook(&b->g, err, sizeof err) < 0) {

@@ -94,6 +94,8 @@ slurp(const char *path)
 
 /* Runs the grader (args after "grader", NULL-ended) from the repository;
  * returns its exit status and its stdout+stderr in *out (may be NULL). */
+static const char *extra_env; /* one more VAR=value for the grader, or NULL */
+
 static int
 grader(char **out, const char *const *args)
 {
@@ -103,6 +105,8 @@ grader(char **out, const char *const *args)
 		sv_push(&argv, *a);
 	sv_pushf(&env, "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	sv_pushf(&env, "TMPDIR=%s", tmpdir);
+	if (extra_env)
+		sv_push(&env, extra_env);
 	struct child c = { .argv = argv.v, .envp = env.v };
 	struct capture cap;
 	capture_init(&cap, 1 << 20);
@@ -856,6 +860,38 @@ START_TEST(merge_refuses_mismatches)
 }
 END_TEST
 
+START_TEST(grader_failure_is_an_error)
+{
+	/* the grader cannot build (no compiler): its fault, never the student's */
+	submission("root", "s1", good_c);
+	submission("root", "s2", half_c);
+	char *out, *p;
+	extra_env = "IPCGRADER_CC=/usr/bin/no-such-compiler";
+	int rc = batch(&out, LAB, "root", "out", NULL, NULL);
+	extra_env = NULL;
+	ck_assert_msg(rc == 3, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "grading 2 submissions again, one at a time"), "%s", out);
+	ck_assert_msg(strstr(out, "0 graded (0 kept from an earlier run), 0 refused, 2 failed in the grader"), "%s", out);
+	free(out);
+	char *csv = slurp(p = path_in("out/grades.csv"));
+	free(p);
+	char *row = csv_row(csv, "s2");
+	ck_assert_msg(row && !strncmp(row, "s2,,,,,3,error,,,", 17) && strstr(row, "internal error"), "%s", row);
+	free(row);
+	free(csv);
+	char *log = slurp(p = path_in("out/logs/s1.log"));
+	free(p);
+	ck_assert_msg(strstr(log, "no-such-compiler"), "%s", log);
+	free(log);
+	/* the machine mended, the same command grades them */
+	rc = batch(&out, LAB, "root", "out", NULL, NULL);
+	ck_assert_msg(rc == 0 && strstr(out, "2 graded (0 kept from an earlier run)"), "exit %d: %s", rc, out);
+	free(out);
+	ck_assert(!exists(p = path_in("out/logs/s1.log")));
+	free(p);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	static const char *const cases[][4] = {
@@ -917,6 +953,7 @@ main(void)
 	tcase_add_test(cmd, resume_after_ctrl_c);
 	tcase_add_test(cmd, shards_union_equals_unsharded);
 	tcase_add_test(cmd, merge_refuses_mismatches);
+	tcase_add_test(cmd, grader_failure_is_an_error);
 	tcase_add_test(cmd, usage_errors);
 	suite_add_tcase(s, cmd);
 	SRunner *sr = srunner_create(s);
