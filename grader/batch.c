@@ -829,12 +829,18 @@ open_root(struct batch *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* The note may quote an archive's entry names: any bytes.  It is shown on
+ * a terminal and in the CSV, so control bytes become \xNN. */
 static void
 refuse(struct sub *s, const char *fmt, const char *arg)
 {
 	s->state = SUB_REFUSED;
 	free(s->note);
-	s->note = xstrfmt(fmt, arg);
+	char *raw = xstrfmt(fmt, arg);
+	struct strbuf sb = STRBUF_INIT;
+	sb_add_printable(&sb, raw, strlen(raw));
+	free(raw);
+	s->note = sb_detach(&sb);
 }
 
 static int

@@ -419,6 +419,7 @@ START_TEST(folders_archives_and_hostile_ones)
 	const struct entry evil1[] = { { "../../escaped.c", AE_IFREG, good_c, 0 } };
 	const struct entry evil2[] = { { "/tmp/check-batch-abs.c", AE_IFREG, good_c, 0 } };
 	const struct entry evil3[] = { { "hello.c", AE_IFLNK, "/etc/passwd", 0 } };
+	const struct entry evil4[] = { { "\033[2J\033[31m/../../x.c", AE_IFREG, good_c, 0 } }; /* a terminal escape */
 	char *p;
 	make_archive(p = path_in("root/bob.zip"), 1, bob, 1);
 	free(p);
@@ -429,6 +430,8 @@ START_TEST(folders_archives_and_hostile_ones)
 	make_archive(p = path_in("root/evil2.tar.gz"), 0, evil2, 1);
 	free(p);
 	make_archive(p = path_in("root/evil3.zip"), 1, evil3, 1);
+	free(p);
+	make_archive(p = path_in("root/evil4.tar.gz"), 0, evil4, 1);
 	free(p);
 	write_text(p = path_in("root/notes.txt"), "not a submission\n");
 	free(p);
@@ -444,6 +447,7 @@ START_TEST(folders_archives_and_hostile_ones)
 		{ "evil1", "evil1,,,,,3,refused,,,\"entry \"\"../../escaped.c\"\" climbs out of its folder (\"\"..\"\")\"" },
 		{ "evil2", "evil2,,,,,3,refused,,,\"entry \"\"/tmp/check-batch-abs.c\"\" has an absolute path\"" },
 		{ "evil3", "evil3,,,,,3,refused,,,\"entry \"\"hello.c\"\" is a link (to somewhere else)\"" },
+		{ "evil4", "evil4,,,,,3,refused,,,\"entry \"\"\\x1b[2J\\x1b[31m/../../x.c\"\" climbs out of its folder (\"\"..\"\")\"" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
 		char *row = csv_row(csv, rows[i][0]);
@@ -451,6 +455,7 @@ START_TEST(folders_archives_and_hostile_ones)
 		free(row);
 	}
 	ck_assert_msg(!strstr(csv, "notes"), "a loose file became a submission");
+	ck_assert_msg(!strchr(csv, '\033') && !strchr(out, '\033'), "a terminal escape went through");
 	ck_assert(!exists("/tmp/check-batch-abs.c"));
 	ck_assert(!exists(p = path_in("escaped.c")));
 	free(p);
@@ -469,7 +474,7 @@ START_TEST(folders_archives_and_hostile_ones)
 	json_decref(r);
 	json_t *b = load_json("out/batch.json");
 	ck_assert_str_eq(json_string_value(json_object_get(b, "lab")), "batch-hello");
-	ck_assert_int_eq(json_array_size(json_object_get(b, "submissions")), 7);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "submissions")), 8);
 	json_decref(b);
 	ck_assert(!exists(p = path_in("out/results/evil1.json")));
 	free(p);
