@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,6 +456,7 @@ START_TEST(folders_archives_and_hostile_ones)
 		free(row);
 	}
 	ck_assert_msg(!strstr(csv, "notes"), "a loose file became a submission");
+	ck_assert_msg(strstr(out, "] alice: 3/3 in ") && strstr(out, "] dave: 1/3 in "), "no progress lines: %s", out);
 	ck_assert_msg(!strchr(csv, '\033') && !strchr(out, '\033'), "a terminal escape went through");
 	ck_assert(!exists("/tmp/check-batch-abs.c"));
 	ck_assert(!exists(p = path_in("escaped.c")));
@@ -897,6 +899,56 @@ START_TEST(grader_failure_is_an_error)
 }
 END_TEST
 
+/* On a terminal: a bar redrawn in place with done/total, rate and ETA;
+ * elsewhere (the other tests read a pipe) one line per submission. */
+START_TEST(progress_bar_on_a_terminal)
+{
+	submission("root", "s1", good_c);
+	submission("root", "s2", good_c);
+	char *root = path_in("root"), *o = path_in("out"), *tmp = xstrfmt("TMPDIR=%s", tmpdir);
+	int master, slave;
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *argv[] = { GRADER, "batch", LAB, root, "--output", o, "-j", "2", NULL };
+		char *envp[] = { tmp, "PATH=/usr/bin:/bin", NULL };
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(slave, 2);
+		close(master);
+		execve(GRADER, argv, envp);
+		_exit(127);
+	}
+	close(slave);
+	struct strbuf screen = STRBUF_INIT;
+	char buf[4096];
+	ssize_t n;
+	int64_t deadline = now_ms() + 60000;
+	struct pollfd p = { master, POLLIN, 0 };
+	while (now_ms() < deadline && poll(&p, 1, 1000) >= 0) {
+		n = read(master, buf, sizeof buf);
+		if (n <= 0 && errno != EINTR && errno != EAGAIN)
+			break; /* EIO: the batch closed the terminal (it ended) */
+		if (n > 0)
+			sb_add(&screen, buf, (size_t)n);
+	}
+	close(master);
+	int status;
+	wait_retry(pid, &status, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, screen.buf);
+	ck_assert_msg(screen.buf && strstr(screen.buf, "\r\033[K[###############---------------] 1/2  "), "%s",
+		      screen.buf);
+	ck_assert_msg(strstr(screen.buf, "\r\033[K[##############################] 2/2  "), "%s", screen.buf);
+	ck_assert_msg(strstr(screen.buf, "/s  elapsed 0:") && strstr(screen.buf, "ETA "), "%s", screen.buf);
+	ck_assert_msg(!strstr(screen.buf, "] s1: "), "per-submission lines on a terminal: %s", screen.buf);
+	sb_release(&screen);
+	free(root);
+	free(o);
+	free(tmp);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	static const char *const cases[][4] = {
@@ -959,6 +1011,7 @@ main(void)
 	tcase_add_test(cmd, shards_union_equals_unsharded);
 	tcase_add_test(cmd, merge_refuses_mismatches);
 	tcase_add_test(cmd, grader_failure_is_an_error);
+	tcase_add_test(cmd, progress_bar_on_a_terminal);
 	tcase_add_test(cmd, usage_errors);
 	suite_add_tcase(s, cmd);
 	SRunner *sr = srunner_create(s);
