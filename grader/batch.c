@@ -389,7 +389,12 @@ struct sub {
 	struct child child;
 	struct capture err;
 	int running;
+	int stopped; /* 1: SIGTERM sent (over GRADING_LIMIT_MS), 2: SIGKILL */
 };
+
+/* A child grader bounds every test itself; this only stops one that is
+ * stuck (a bug, a machine in trouble) so that the batch ends. */
+#define GRADING_LIMIT_MS (600 * 1000)
 
 static void
 sub_release(struct sub *s)
@@ -960,6 +965,7 @@ start(struct batch *b, struct sub *s, char *err, size_t errlen)
 	if (b->allow_unisolated)
 		sv_push(&argv, "--allow-unisolated");
 	memset(&s->child, 0, sizeof s->child);
+	s->stopped = 0;
 	s->child.argv = argv.v;
 	s->child.envp = environ;
 	s->child.new_pgrp = 1; /* Ctrl-C reaches the batch, which stops its children cleanly */
@@ -1066,7 +1072,10 @@ finish(struct batch *b, struct sub *s, int wstatus)
 		char how[128], *line = last_line(errtext);
 		exit_status_describe(&st, how, sizeof how);
 		s->state = SUB_ERROR;
-		s->note = *line ? xstrfmt("the grader %s: %s", how, line) : xstrfmt("the grader %s", how);
+		if (s->stopped)
+			s->note = xstrfmt("the grading took over %d s and was stopped", GRADING_LIMIT_MS / 1000);
+		else
+			s->note = *line ? xstrfmt("the grader %s: %s", how, line) : xstrfmt("the grader %s", how);
 		free(line);
 	}
 	char *log = xstrfmt("%s/logs/%s.log", b->g.out, s->file);
@@ -1152,6 +1161,21 @@ stop_children(struct batch *b)
 	}
 }
 
+/* A grading over its time is asked to stop (its sandboxes are removed),
+ * then killed 5 s later. */
+static void
+watchdog(struct sub *s)
+{
+	int64_t ran = now_ms() - s->child.started_ms;
+	if (s->stopped == 0 && ran > GRADING_LIMIT_MS) {
+		kill(-s->child.pid, SIGTERM);
+		s->stopped = 1;
+	} else if (s->stopped == 1 && ran > GRADING_LIMIT_MS + 5000) {
+		kill(-s->child.pid, SIGKILL);
+		s->stopped = 2;
+	}
+}
+
 /* Grades every pending submission, jobs at a time.  Returns 0, or -1 when
  * a child could not be started (err) or the batch was interrupted. */
 static int
@@ -1195,6 +1219,8 @@ grade_all(struct batch *b, char *err, size_t errlen)
 		for (size_t i = 0; i < b->g.nsubs; i++) {
 			struct sub *s = &b->g.subs[i];
 			int wstatus;
+			if (s->running)
+				watchdog(s);
 			if (!s->running || wait_retry(s->child.pid, &wstatus, WNOHANG) <= 0)
 				continue;
 			close_pipes(s);
