@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 #include <check.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
@@ -727,6 +728,13 @@ resume_after(int sig)
 		else
 			ck_assert_msg(inode(rel) != 0, "%s is missing", rel);
 	}
+	/* the killed graders' scratch folders were removed by the next batch */
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		ck_assert_msg(strncmp(e->d_name, "ipcgrader", 9), "%s/%s was left behind", tmpdir, e->d_name);
+	if (d)
+		closedir(d);
 	char *p = path_in("out/tmp"), *csv;
 	ck_assert_msg(rmdir(p) == 0, "out/tmp is not empty"); /* nothing half-written left */
 	free(p);
