@@ -1,18 +1,20 @@
 /* grader batch: grading a whole class.
  *
- * Theory of operation.  The submissions under ROOT are found first (folders,
- * archives unpacked under DIR/work by unpack.c, a Gradescope export's
- * metadata read),
- * each named by an id; --shard keeps the ids that hash to this shard.  For
- * each, the hash of its files, the lab's and the grader's make the key of
- * its result: a result already in DIR/results with the same key is kept,
- * the others are graded by child graders (`grader grade ... --format json`
- * into DIR/tmp), -j at a time.  A child grader is the same engine as
- * grader grade, and a crash of one costs one submission, not the batch.
- * When a child ends, its JSON gets a "batch" object (key, time) and is
- * renamed into DIR/results: a result is whole or absent, so a batch killed
- * at any moment goes on where it stopped when run again.  At the end (or
- * on Ctrl-C) grades.csv and batch.json are written from the results.
+ * Theory of operation.  The submissions under ROOT are found first
+ * (folders, archives unpacked under DIR/work by unpack.c, a Gradescope
+ * export's metadata read), each named by an id; --shard keeps the ids that
+ * hash to this shard.  For each, the hash of the files its build reads, the
+ * lab's (folder and references) and the grader binary's make the key of its
+ * result: a result already in DIR/results with the same key is kept, the
+ * others are graded by child graders (`grader grade ... --format json` into
+ * DIR/tmp), -j at a time, each in its own process group, stopped if stuck.
+ * A child grader is the same engine as grader grade, and a crash of one
+ * costs one submission, not the batch; one that ends in error is tried once
+ * more, alone, at the end.  When a child ends, its JSON gets a "batch"
+ * object (key, time) and is renamed into DIR/results: a result is whole or
+ * absent, so a batch killed at any moment goes on where it stopped when run
+ * again.  At the end (or on Ctrl-C) grades.csv and batch.json are written
+ * from the results.
  *
  * grader merge reads shards' batch.json and results and writes them as
  * one, refusing shards that were not graded alike. */
