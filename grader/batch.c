@@ -734,8 +734,6 @@ struct batch {
 	struct lab_spec spec;
 	int jobs, force, allow_unisolated, tty, lock_fd;
 	char *root, *self, *out_real;
-	char *scratch;      /* the child graders' TMPDIR: emptied at start */
-	struct strvec env;  /* theirs: ours with that TMPDIR */
 	int64_t started_ms;
 	size_t found, todo, done; /* found: in ROOT, before --shard */
 };
@@ -971,7 +969,10 @@ start(struct batch *b, struct sub *s, char *err, size_t errlen)
 	memset(&s->child, 0, sizeof s->child);
 	s->stopped = 0;
 	s->child.argv = argv.v;
-	s->child.envp = b->env.v;
+	/* the environment as it is: the same TMPDIR as grader grade run by hand
+	 * (where a program's scratch folder lies shifts its stack, and so what
+	 * an uninitialised variable holds: another grade for a buggy program) */
+	s->child.envp = environ;
 	s->child.new_pgrp = 1; /* Ctrl-C reaches the batch, which stops its children cleanly */
 	capture_init(&s->err, 64 << 10);
 	int rc = child_start(&s->child, err, errlen);
@@ -1315,29 +1316,6 @@ grader_version(const char *self)
 	return xstrfmt("%s+%s", GRADER_VERSION, hex);
 }
 
-/* The child graders make their scratch folders in a folder of this
- * batch's own, in the system's temporary folder (the sandbox's uid must
- * reach it, which a private DIR may not let it), named after DIR: what the
- * graders of a killed batch left there (kill -9 kills them too) is removed
- * by the next batch on DIR, which holds DIR's lock. */
-static int
-prepare_scratch(struct batch *b, char *err, size_t errlen)
-{
-	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char hex[65];
-	batch_sha256_hex(b->out_real, strlen(b->out_real), hex);
-	hex[16] = '\0';
-	b->scratch = xstrfmt("%s/ipcgrader-batch-%s", tmp, hex);
-	rm_rf(b->scratch);
-	if (mkdir(b->scratch, 0755) < 0 || chmod(b->scratch, 0755) < 0)
-		return errf(err, errlen, "cannot create \"%s\": %s", b->scratch, strerror(errno));
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "TMPDIR=", 7))
-			sv_push(&b->env, *e);
-	sv_pushf(&b->env, "TMPDIR=%s", b->scratch);
-	return 0;
-}
-
 /* Files a killed batch was writing (write_atomic's "*.PID.new"). */
 static void
 sweep_half_written(const char *out)
@@ -1547,8 +1525,8 @@ run_batch(struct batch *b, const char *labs_dir, const char *refs_dir)
 		goto out;
 	}
 	b->out_real = realpath(b->g.out, NULL);
-	if (!b->out_real || prepare_scratch(b, err, sizeof err) < 0) {
-		fprintf(stderr, "grader: %s\n", b->out_real ? err : strerror(errno));
+	if (!b->out_real) {
+		fprintf(stderr, "grader: cannot resolve \"%s\": %s\n", b->g.out, strerror(errno));
 		goto out;
 	}
 	sweep_half_written(b->g.out);
@@ -1584,7 +1562,6 @@ run_batch(struct batch *b, const char *labs_dir, const char *refs_dir)
 		batch_status(b, 1);
 		fflush(stdout);
 		int sig = sandbox_interrupted();
-		rm_rf(b->scratch); /* the graders are stopped: nothing of theirs is left */
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
@@ -1613,10 +1590,7 @@ batch_main(const char *labs_dir, const char *refs_dir, int argc, char **argv)
 	free(b.root);
 	free(b.self);
 	free(b.out_real);
-	if (b.scratch)
-		rm_rf(b.scratch);
-	free(b.scratch);
-	sv_clear(&b.env);
+
 	gradebook_release(&b.g);
 	return rc;
 }
