@@ -19,9 +19,9 @@ REQ_FLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDSAN     := -fsanitize=$(SANITIZE)
 endif
 
-PKGS       := yaml-0.1 jansson libseccomp nettle
+PKGS       := yaml-0.1 jansson libseccomp nettle libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lseccomp -lnettle) -lrt
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lseccomp -lnettle -larchive) -lrt
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 
 B := build

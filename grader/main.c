@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "classreport.h"
 #include "doctor.h"
 #include "grade.h"
@@ -36,7 +37,9 @@ static const char usage_text[] =
 	"       grader validate LAB    check a lab spec\n"
 	"       grader list LAB        the lab's tests, points and visibility\n"
 	"       grader doctor          what isolation this machine gives, and the remedy for each gap\n"
-	"       grader report BATCH_DIR [--output FILE]   a class report (HTML) of a graded batch\n"
+	"       grader batch LAB ROOT [-j N] [--output DIR] [--shard K/N]   a whole class (docs/batch.md)\n"
+	"       grader merge [--output DIR] SHARD_DIR...   one gradebook from shards\n"
+		"       grader report BATCH_DIR [--output FILE]   a class report (HTML) of a graded batch\n"
 	"       grader --version\n"
 	"LAB is a lab folder or the name of one under labs/ (man grader: every option).\n";
 
@@ -586,6 +589,10 @@ main(int argc, char **argv)
 		rc = cmd_validate(&in, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "list"))
 		rc = cmd_list(&in, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "batch")) /* a whole class: batch.c */
+		rc = batch_main(in.labs, in.refs, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "merge"))
+		rc = merge_main(argc - 1, argv + 1);
 	else if (!strcmp(cmd, "doctor"))
 		rc = argc == 2 ? doctor_run(stdout) : usage("doctor takes no arguments", NULL);
 	else if (!strcmp(cmd, "report"))

@@ -851,7 +851,7 @@ static const struct {
 } cli[] = {
 	{ { "--version", NULL }, 0, "grader @VERSION\n" },
 	{ { "grade", "tcp-helo", "fixtures/tcp-hello/good-minimal", NULL }, 2,
-	  "grader: no lab named \"tcp-helo\"; labs: backlog, fifo, mmap-file, mqueue, pipe, ring-buffer, shm, tcp-hello, udp, unix-socket" },
+	  "grader: no lab named \"tcp-helo\"; labs: backlog, fifo, half-close, mmap-file, mqueue, pipe, ring-buffer, shm, tcp-" },
 	{ { "list", "no-such", NULL }, 2, "grader: no lab named \"no-such\"; labs: backlog, fifo," },
 	{ { "grade", "tcp-hello", "fixtures/tcp-hello/good-minimal", "--color=purple", NULL }, 2,
 	  "--color takes auto, always or never, not \"purple\"" },

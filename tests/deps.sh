@@ -2,7 +2,7 @@
 # Installs what the project needs from Debian/Ubuntu packages (as root), or
 # names the missing packages (otherwise).  Quiet and fast when all is there.
 set -u
-PKGS="make gcc libc6-dev pkg-config libyaml-dev libjansson-dev libseccomp-dev nettle-dev check libsubunit-dev valgrind libxml2-utils perl python3-jsonschema python3-yaml groff-base"
+PKGS="make gcc libc6-dev pkg-config libyaml-dev libjansson-dev libseccomp-dev nettle-dev libarchive-dev check libsubunit-dev valgrind libxml2-utils perl python3-jsonschema python3-yaml groff-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
