@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct check_unit check_sequence, check_cleanup, check_fds, check_cpu_while_blocked, check_reaping;
+extern const struct check_unit check_sequence, check_cleanup, check_fds, check_cpu_while_blocked, check_reaping,
+	check_processes, check_concurrency;
 
 static const struct check_unit *const units[] = {
 	&check_sequence, &check_cleanup, &check_fds, &check_cpu_while_blocked, &check_reaping,
+	&check_processes, &check_concurrency,
 };
 
 int
