@@ -456,7 +456,7 @@ static const struct bad_case {
 	  { "6:13: \"a.c\" is both provided by the lab and handed in", "6:13: provided file \"../x.h\" must be a plain file name",
 	    "6:13: provided file \"nope.h\" is not in " } },
 	{ "unknown check", HEAD T1 "      - check: telepathy\n", NULL, 1,
-	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping)" } },
+	  { "15:16: unknown check \"telepathy\" (expected one of: sequence, cleanup, fds, cpu-while-blocked, reaping, processes, concurrency)" } },
 	{ "end check as a step", HEAD T1 "      - check: sequence\n", NULL, 1,
 	  { "15:16: check \"sequence\" runs after the test: put it in the test's checks list" } },
 	{ "step check in checks", HEAD T1 "    checks:\n      - check: fds\n        of: prog\n", NULL, 1,
@@ -482,6 +482,42 @@ static const struct bad_case {
 	       "      - check: reaping\n"
 	       "      - start: prog\n",
 	  NULL, 1, { "14:9: check \"reaping\" as a step needs of:" } },
+	{ "processes: of and something to check", HEAD T1 "      - {check: processes}\n", NULL, 2,
+	  { "15:9: check \"processes\" needs of: the server", "15:9: check \"processes\" needs something to check: children, accepting, connections or fds" } },
+	{ "processes: its keys' values",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - check: processes\n"
+	       "        of: prog\n"
+	       "        children: -1\n"
+	       "        accepting: children\n"
+	       "        connections: parent\n"
+	       "        fds: fewer\n"
+	       "        zombies: 0\n",
+	  NULL, 5,
+	  { "17:19: children must be a whole number from 0 to 1000", "18:20: accepting must be parent (only the parent waits in accept()), not \"children\"",
+	    "19:22: connections must be children (the parent closes each connected socket after fork()), not \"parent\"",
+	    "20:14: fds must be baseline (note the parent's descriptors now) or not_grown (no more than at the baseline), not \"fewer\"" } },
+	{ "processes after the test", HEAD T1 "    checks:\n      - {check: processes, of: prog, children: 1}\n", NULL, 1,
+	  { "16:17: check \"processes\" runs at a moment of the test: make it a step" } },
+	{ "concurrency: of, within_ms, while",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - {check: concurrency, within_ms: 0, while: []}\n",
+	  NULL, 3,
+	  { "15:41: within_ms must be a whole number from 10 to 5000, not \"0\"", "15:51: while must name from 1 to 16 processes",
+	    "15:9: check \"concurrency\" needs of: the client that must be served (started just before, without ready)" } },
+	{ "concurrency: while names an unknown process",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - {check: concurrency, of: prog, while: [holder]}\n",
+	  NULL, 1, { "15:9: check \"concurrency\" names \"holder\", no process started earlier in a step of test \"t1\"" } },
 	{ "a check without its name", HEAD T1 "    checks:\n      - of: prog\n", NULL, 1,
 	  { "16:9: a check needs \"check: UNIT\"" } },
 	{ "binary record too small",
