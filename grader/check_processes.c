@@ -642,12 +642,16 @@ processes_run(const struct check_use *use, struct check_run *r)
 			snapshot_release(&s);
 			return;
 		}
+		/* The most telling first: it becomes the test's message. */
+		int no_child = a->children > 0 && s.n == 1;
 		if (a->accepting_parent && in_accept(&s))
 			report_accepting(r, p, &s);
-		if (a->connections_children && parent_connections(&s))
-			report_connections(r, p, &s);
 		if (a->children >= 0 && s.n - 1 != (size_t)a->children)
 			report_children(r, a, p, &s);
+		/* A server with no child at all serves the client itself: that
+		 * it holds the connection says nothing more. */
+		if (a->connections_children && parent_connections(&s) && !no_child)
+			report_connections(r, p, &s);
 		if (a->fds == FDS_NOT_GROWN && grown(b, &s.m[0]))
 			report_grown(r, p, &s, b);
 	}
