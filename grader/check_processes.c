@@ -7,9 +7,10 @@
  * grew since a baseline taken earlier in the test (one left open per
  * client).  Zombies are the reaping unit's business.
  *
- * "Its children" are its descendants and the processes of its session: a
+ * "Its children" are its descendants, the processes of its session (a
  * server that double-forks hands each client to a grandchild that init
- * adopts, and that grandchild still serves for it.  What a process is
+ * adopts, and that grandchild still serves for it) and any process that
+ * holds its listening socket (a child that left the session).  What a process is
  * blocked in comes from /proc/PID/syscall (accept or accept4 on a
  * listening socket), or its wait channel where that cannot be read; which
  * socket is which comes from /proc/net/tcp and tcp6. */
@@ -277,8 +278,8 @@ snapshot_take(pid_t root, struct snapshot *s)
 			s->m[s->n].accept_fd = -1;
 			s->n++;
 		}
-	free(v);
 	if (!s->n || s->m[0].pi.state == 'Z') {
+		free(v);
 		snapshot_release(s);
 		return -1;
 	}
@@ -294,6 +295,27 @@ snapshot_take(pid_t root, struct snapshot *s)
 			s->listening[s->nlistening++] = f->ino;
 			s->queued += (int)t->queued;
 		}
+	/* A process that holds the server's listening socket is one of its
+	 * own, wherever it went (a child that called setsid()). */
+	size_t members = s->n;
+	for (size_t i = 0; i < n && s->nlistening; i++) {
+		int known = v[i].state == 'Z';
+		for (size_t k = 0; k < members && !known; k++)
+			known = s->m[k].pi.pid == v[i].pid;
+		if (known)
+			continue;
+		struct fdinfo *f;
+		size_t nf = fds_list(v[i].pid, &f);
+		int holds = 0;
+		for (size_t k = 0; k < nf && !holds; k++)
+			holds = f[k].kind == FD_SOCKET && is_listening(s, f[k].ino);
+		if (!holds) {
+			free(f);
+			continue;
+		}
+		s->m[s->n++] = (struct member){ .pi = v[i], .f = f, .nf = nf, .accept_fd = -1 };
+	}
+	free(v);
 	/* Accepted connections (queued ones have no inode yet: counted above). */
 	s->established = s->queued;
 	for (size_t i = 0; i < s->tcp.n; i++) {
@@ -451,7 +473,7 @@ child_doing(struct check_run *r, const struct snapshot *s, const struct member *
 {
 	sb_adds(d, "  ");
 	name(r, m, d);
-	sb_addf(d, ", %s of ", m->pi.ppid == s->m[0].pi.pid ? "a child" : "started by");
+	sb_adds(d, m->pi.ppid == s->m[0].pi.pid ? ", a child of " : ", started by ");
 	name(r, &s->m[0], d);
 	if (m->accept_fd >= 0) {
 		sb_addf(d, ": blocked in accept() on fd %d, the listening socket\n", m->accept_fd);

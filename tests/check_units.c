@@ -44,6 +44,8 @@ static const struct {
 	{ "processes-child-accepts", "fail",
 	  { "2 of your units's 2 children are blocked in accept() on the listening socket: a child must exit after serving its client, or it becomes a second server",
 	    "blocked in accept() on fd 3, the listening socket" } },
+	{ "processes-escaped-child-accepts", "fail",
+	  { "1 of your units's 1 child is blocked in accept() on the listening socket", "pid 4 (units), started by your units (pid 2)" } },
 	{ "processes-parent-keeps", "fail",
 	  { "your units's parent (pid 2) still holds the connected socket of a client (TCP 127.0.0.1:2021 - 127.0.0.1:",
 	    "): close it after fork()" } },

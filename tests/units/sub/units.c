@@ -41,7 +41,8 @@ wait_for_stop(void)
 
 /* The fork-per-client server of the Network IPC lecture on port 2021, with
  * one of its bugs or none: "fork-server" is right; "fork-accept" is the
- * slide's child that falls back into the accept loop; "fork-keeps" is a
+ * slide's child that falls back into the accept loop ("fork-escape": in a
+ * grandchild that left the server's session); "fork-keeps" is a
  * parent that keeps each connected socket; "serial" serves one client at a
  * time, without fork.  A client gets "hello back" for its message. */
 static void
@@ -78,9 +79,15 @@ fork_server(const char *mode)
 			continue;
 		}
 		pid_t pid = fork();
+		if (pid == 0 && !strcmp(mode, "fork-escape")) {
+			/* the slide's bug, in a grandchild of another session */
+			if (fork() != 0)
+				_exit(0);
+			setsid();
+		}
 		if (pid == 0) {
 			serve(c);
-			if (!strcmp(mode, "fork-accept"))
+			if (!strcmp(mode, "fork-accept") || !strcmp(mode, "fork-escape"))
 				continue; /* the slide's bug */
 			_exit(0);
 		}
@@ -186,7 +193,7 @@ main(int argc, char **argv)
 		if (!strcmp(mode, "waits"))
 			waitpid(pid, NULL, 0);
 	} else if (!strcmp(mode, "fork-server") || !strcmp(mode, "fork-accept") || !strcmp(mode, "fork-keeps") ||
-		   !strcmp(mode, "serial")) {
+		   !strcmp(mode, "fork-escape") || !strcmp(mode, "serial")) {
 		return fork_server(mode);
 	} else if (!strcmp(mode, "provided")) {
 		printf("provided %d\n", UNITS_PROVIDED);
