@@ -490,13 +490,18 @@ child_doing(struct check_run *r, const struct snapshot *s, const struct member *
 	sb_addf(d, "%s(state %c)\n", conns ? " " : ": no client connection ", m->pi.state);
 }
 
+/* skip_accepting: those in accept() were named already. */
 static void
-report_children(struct check_run *r, const struct processes_args *a, const struct proc *p, const struct snapshot *s)
+report_children(struct check_run *r, const struct processes_args *a, const struct proc *p, const struct snapshot *s,
+		int skip_accepting)
 {
-	size_t live = s->n - 1;
+	size_t live = s->n - 1, shown = 0;
 	struct strbuf d = STRBUF_INIT;
-	for (size_t i = 1; i < s->n && i <= MAX_SHOWN; i++)
-		child_doing(r, s, &s->m[i], &d);
+	for (size_t i = 1; i < s->n && shown < MAX_SHOWN; i++)
+		if (!skip_accepting || s->m[i].accept_fd < 0) {
+			child_doing(r, s, &s->m[i], &d);
+			shown++;
+		}
 	if (s->nlistening) {
 		const struct tcp_sock *l = tcp_find(&s->tcp, s->listening[0]);
 		sb_addf(&d, "  clients connected to port %u now: %d", l ? l->lport : 0, s->established);
@@ -665,11 +670,11 @@ processes_run(const struct check_use *use, struct check_run *r)
 			return;
 		}
 		/* The most telling first: it becomes the test's message. */
-		int no_child = a->children > 0 && s.n == 1;
-		if (a->accepting_parent && in_accept(&s))
+		int no_child = a->children > 0 && s.n == 1, accepting = a->accepting_parent && in_accept(&s);
+		if (accepting)
 			report_accepting(r, p, &s);
 		if (a->children >= 0 && s.n - 1 != (size_t)a->children)
-			report_children(r, a, p, &s);
+			report_children(r, a, p, &s, accepting);
 		/* A server with no child at all serves the client itself: that
 		 * it holds the connection says nothing more. */
 		if (a->connections_children && parent_connections(&s) && !no_child)
