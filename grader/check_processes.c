@@ -638,9 +638,8 @@ processes_run(const struct check_use *use, struct check_run *r)
 	 * is not yet as expected is looked at again, settled each time, for
 	 * a short while before it is judged. */
 	struct snapshot s;
-	int64_t t0 = now_ms(), until = t0 + SETTLE_MS;
+	int64_t t0 = 0, until = 0;
 	long run0 = 0, wait0 = 0, run1, wait1;
-	int have = 0;
 	for (;;) {
 		if (!check_settle(r, p) || snapshot_take(check_pid(p), &s) < 0) {
 			char *msg = xstrfmt("%s ended while its processes were looked at", check_who(p));
@@ -648,8 +647,11 @@ processes_run(const struct check_use *use, struct check_run *r)
 			free(msg);
 			return;
 		}
-		if (!have++)
+		if (!t0) { /* from the first settled look on (settling may take long under Valgrind) */
+			t0 = now_ms();
+			until = t0 + SETTLE_MS;
 			tree_sched(&s, &run0, &wait0);
+		}
 		if (as_expected(a, &s, b) || now_ms() >= until)
 			break;
 		snapshot_release(&s);
