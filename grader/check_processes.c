@@ -615,6 +615,65 @@ tree_sched(const struct snapshot *s, long *run, long *wait)
 	}
 }
 
+/* Looks at p's processes, settled, until they are as expected or
+ * SETTLE_MS has passed (a client that has just left, a child that has just
+ * exited); the CPU they had and wanted meanwhile in *run, *wait.  0 with
+ * s filled, -1 when p ended. */
+static int
+look(const struct processes_args *a, struct check_run *r, struct proc *p, const struct fd_base *b,
+     struct snapshot *s, long *run, long *wait, long *elapsed)
+{
+	int64_t t0 = 0;
+	long run0 = 0, wait0 = 0;
+	for (;;) {
+		if (!check_settle(r, p) || snapshot_take(check_pid(p), s) < 0)
+			return -1;
+		if (!t0) { /* from the first settled look on (settling may take long under Valgrind) */
+			t0 = now_ms();
+			tree_sched(s, &run0, &wait0);
+		}
+		if (as_expected(a, s, b) || now_ms() >= t0 + SETTLE_MS)
+			break;
+		snapshot_release(s);
+		check_window(r, SETTLE_TICK_MS);
+	}
+	tree_sched(s, run, wait);
+	*run -= run0;
+	*wait -= wait0;
+	*elapsed = (long)(now_ms() - t0);
+	return 0;
+}
+
+static void
+judge(const struct processes_args *a, struct check_run *r, const struct proc *p, const struct snapshot *s,
+      const struct fd_base *b)
+{
+	/* The most telling first: it becomes the test's message. */
+	int no_child = a->children > 0 && s->n == 1, accepting = a->accepting_parent && in_accept(s);
+	if (accepting)
+		report_accepting(r, p, s);
+	if (a->children >= 0 && s->n - 1 != (size_t)a->children)
+		report_children(r, a, p, s, accepting);
+	/* A server with no child at all serves the client itself: that it
+	 * holds the connection says nothing more. */
+	if (a->connections_children && parent_connections(s) && !no_child)
+		report_connections(r, p, s);
+	if (a->fds == FDS_NOT_GROWN && grown(b, &s->m[0]))
+		report_grown(r, p, s, b);
+}
+
+static void
+note_baseline(struct check_run *r, const char *id, const struct member *parent)
+{
+	struct fd_base *nb = base_of(r, id, 1);
+	free(nb->fds);
+	nb->fds = xcalloc(parent->nf + 1, sizeof *nb->fds);
+	nb->n = 0;
+	for (size_t i = 0; i < parent->nf; i++)
+		if (fd_counts(&parent->f[i]))
+			nb->fds[nb->n++] = parent->f[i].fd;
+}
+
 static void
 processes_run(const struct check_use *use, struct check_run *r)
 {
@@ -626,7 +685,7 @@ processes_run(const struct check_use *use, struct check_run *r)
 		free(msg);
 		return;
 	}
-	struct fd_base *b = a->fds == FDS_NOT_GROWN ? base_of(r, a->of, 0) : NULL;
+	const struct fd_base *b = a->fds == FDS_NOT_GROWN ? base_of(r, a->of, 0) : NULL;
 	if (a->fds == FDS_NOT_GROWN && !b) {
 		char *msg = xstrfmt("internal error: the lab's check \"processes\" at line %d asks for fds: not_grown, but no earlier check of %s in this test took a baseline (fds: baseline)",
 				    use->line, a->of);
@@ -634,65 +693,29 @@ processes_run(const struct check_use *use, struct check_run *r)
 		free(msg);
 		return;
 	}
-	/* A client that has just left, a child that has just exited: what
-	 * is not yet as expected is looked at again, settled each time, for
-	 * a short while before it is judged. */
 	struct snapshot s;
-	int64_t t0 = 0, until = 0;
-	long run0 = 0, wait0 = 0, run1, wait1;
-	for (;;) {
-		if (!check_settle(r, p) || snapshot_take(check_pid(p), &s) < 0) {
-			char *msg = xstrfmt("%s ended while its processes were looked at", check_who(p));
-			check_add(r, ST_FAIL, msg, NULL);
-			free(msg);
-			return;
-		}
-		if (!t0) { /* from the first settled look on (settling may take long under Valgrind) */
-			t0 = now_ms();
-			until = t0 + SETTLE_MS;
-			tree_sched(&s, &run0, &wait0);
-		}
-		if (as_expected(a, &s, b) || now_ms() >= until)
-			break;
-		snapshot_release(&s);
-		check_window(r, SETTLE_TICK_MS);
+	long run, wait, elapsed;
+	if (look(a, r, p, b, &s, &run, &wait, &elapsed) < 0) {
+		char *msg = xstrfmt("%s ended while its processes were looked at", check_who(p));
+		check_add(r, ST_FAIL, msg, NULL);
+		free(msg);
+		return;
 	}
 	if (!as_expected(a, &s, b)) {
 		/* Judged only if the server's processes had the CPU they wanted
 		 * meanwhile; otherwise the machine was too busy to tell. */
-		long elapsed = (long)(now_ms() - t0);
-		tree_sched(&s, &run1, &wait1);
-		if ((wait1 - wait0) * 4 >= elapsed && (run1 - run0) * 3 < elapsed) {
+		if (wait * 4 >= elapsed && run * 3 < elapsed) {
 			char *msg = xstrfmt("internal error: the machine is too busy: in %ld ms %s's processes waited %ld ms for a CPU; whether they would have settled cannot be told, and this is not the program's fault",
-					    elapsed, check_who(p), wait1 - wait0);
+					    elapsed, check_who(p), wait);
 			check_add(r, ST_ERROR, msg, NULL);
-			free(msg);
 			check_retry(r);
-			snapshot_release(&s);
-			return;
+			free(msg);
+		} else {
+			judge(a, r, p, &s, b);
 		}
-		/* The most telling first: it becomes the test's message. */
-		int no_child = a->children > 0 && s.n == 1, accepting = a->accepting_parent && in_accept(&s);
-		if (accepting)
-			report_accepting(r, p, &s);
-		if (a->children >= 0 && s.n - 1 != (size_t)a->children)
-			report_children(r, a, p, &s, accepting);
-		/* A server with no child at all serves the client itself: that
-		 * it holds the connection says nothing more. */
-		if (a->connections_children && parent_connections(&s) && !no_child)
-			report_connections(r, p, &s);
-		if (a->fds == FDS_NOT_GROWN && grown(b, &s.m[0]))
-			report_grown(r, p, &s, b);
 	}
-	if (a->fds == FDS_BASELINE) {
-		struct fd_base *nb = base_of(r, a->of, 1);
-		free(nb->fds);
-		nb->fds = xcalloc(s.m[0].nf + 1, sizeof *nb->fds);
-		nb->n = 0;
-		for (size_t i = 0; i < s.m[0].nf; i++)
-			if (fd_counts(&s.m[0].f[i]))
-				nb->fds[nb->n++] = s.m[0].f[i].fd;
-	}
+	if (a->fds == FDS_BASELINE)
+		note_baseline(r, a->of, &s.m[0]);
 	snapshot_release(&s);
 }
 
