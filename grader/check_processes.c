@@ -142,8 +142,9 @@ tcp_load(struct tcp_table *t, const char *file)
 		char local[64], remote[64];
 		unsigned state, rxq;
 		unsigned long ino;
-		if (sscanf(line, " %*d: %63s %63s %X %*X:%X %*s %*s %*u %*u %lu", local, remote, &state, &rxq, &ino) != 5 ||
-		    ino == 0)
+		/* inode 0: a socket no process holds (a connection in the
+		 * accept queue, or one whose owner has closed it) */
+		if (sscanf(line, " %*d: %63s %63s %X %*X:%X %*s %*s %*u %*u %lu", local, remote, &state, &rxq, &ino) != 5)
 			continue;
 		t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
 		struct tcp_sock *s = &t->v[t->n++];
@@ -160,7 +161,7 @@ tcp_load(struct tcp_table *t, const char *file)
 static const struct tcp_sock *
 tcp_find(const struct tcp_table *t, unsigned long ino)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; ino && i < t->n; i++)
 		if (t->v[i].ino == ino)
 			return &t->v[i];
 	return NULL;
@@ -320,7 +321,7 @@ snapshot_take(pid_t root, struct snapshot *s)
 	s->established = s->queued;
 	for (size_t i = 0; i < s->tcp.n; i++) {
 		const struct tcp_sock *t = &s->tcp.v[i];
-		if (t->state == 1 && !is_listening(s, t->ino)) {
+		if (t->state == 1 && t->ino && !is_listening(s, t->ino)) {
 			for (size_t l = 0; l < s->nlistening; l++) {
 				const struct tcp_sock *ls = tcp_find(&s->tcp, s->listening[l]);
 				if (ls && ls->lport == t->lport) {
@@ -450,6 +451,42 @@ grown(const struct fd_base *b, const struct member *m)
 {
 	size_t now = fd_count(m);
 	return b && now > b->n ? now - b->n : 0;
+}
+
+#define TCP_FIN_WAIT1 4
+#define TCP_CLOSE_WAIT 8
+
+/* Is a child's client gone while the child has not seen it yet: the end
+ * of the connection is there for it to read (CLOSE_WAIT), or on its way
+ * (the client's end is closing)?  Then the child is about to wake: what it
+ * is now is not judged yet. */
+static int
+about_to_change(const struct snapshot *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		for (size_t k = 0; k < s->m[i].nf; k++) {
+			const struct tcp_sock *t = client_connection(s, &s->m[i].f[k]);
+			if (!t)
+				continue;
+			if (t->state == TCP_CLOSE_WAIT)
+				return 1;
+			for (size_t j = 0; j < s->tcp.n; j++)
+				if (s->tcp.v[j].state == TCP_FIN_WAIT1 && !strcmp(s->tcp.v[j].local, t->remote) &&
+				    !strcmp(s->tcp.v[j].remote, t->local))
+					return 1;
+		}
+	return 0;
+}
+
+/* A process of the server's own that check_settle() does not wait for (one
+ * outside its tree) is running still: the snapshot may be out of date. */
+static int
+running(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i].pi.state == 'R' || s->m[i].pi.state == 'D')
+			return 1;
+	return 0;
 }
 
 /* Does the snapshot show what is expected?  (Then nothing is reported.) */
@@ -617,8 +654,9 @@ tree_sched(const struct snapshot *s, long *run, long *wait)
 
 /* Looks at p's processes, settled, until they are as expected or
  * SETTLE_MS has passed (a client that has just left, a child that has just
- * exited); the CPU they had and wanted meanwhile in *run, *wait.  0 with
- * s filled, -1 when p ended. */
+ * exited), or the step's time while a child is about to see its client's
+ * end; the CPU they had and wanted meanwhile in *run, *wait.  0 with s
+ * filled, -1 when p ended. */
 static int
 look(const struct processes_args *a, struct check_run *r, struct proc *p, const struct fd_base *b,
      struct snapshot *s, long *run, long *wait, long *elapsed)
@@ -632,7 +670,9 @@ look(const struct processes_args *a, struct check_run *r, struct proc *p, const 
 			t0 = now_ms();
 			tree_sched(s, &run0, &wait0);
 		}
-		if (as_expected(a, s, b) || now_ms() >= t0 + SETTLE_MS)
+		int64_t now = now_ms();
+		if ((as_expected(a, s, b) && !running(s)) ||
+		    (now >= t0 + SETTLE_MS && (!about_to_change(s) || now >= t0 + check_step_ms(r))))
 			break;
 		snapshot_release(s);
 		check_window(r, SETTLE_TICK_MS);
