@@ -148,9 +148,11 @@ concurrency_run(const struct check_use *use, struct check_run *r)
 		return;
 	}
 	struct strbuf holders = STRBUF_INIT;
-	for (size_t i = 0; i < a->nholders; i++)
+	for (size_t i = 0; i < a->nholders; i++) {
+		struct proc *h = check_find(r, a->holders[i]);
 		sb_addf(&holders, "%s%s", i == 0 ? "" : i + 1 == a->nholders ? " and " : ", ",
-			check_who(check_find(r, a->holders[i])));
+			h ? check_who(h) : a->holders[i]);
+	}
 	if (!done) {
 		struct strbuf d = STRBUF_INIT;
 		diagnose(r, of, &d);
@@ -168,7 +170,7 @@ concurrency_run(const struct check_use *use, struct check_run *r)
 	/* Served: but was anything held meanwhile? */
 	for (size_t i = 0; i < a->nholders; i++) {
 		struct proc *h = check_find(r, a->holders[i]);
-		if (check_pid(h))
+		if (!h || check_pid(h))
 			continue;
 		char *msg = xstrfmt("%s had ended before %s was served: its connection was not held open, so whether the server serves clients at the same time cannot be told from this test",
 				    check_who(h), check_who(of));
