@@ -7,10 +7,11 @@
 #include <string.h>
 
 extern const struct check_unit check_sequence, check_cleanup, check_fds, check_cpu_while_blocked, check_reaping,
-	check_datagrams, check_sockets;
+	check_datagrams, check_sockets, check_processes, check_concurrency;
 
 static const struct check_unit *const units[] = {
 	&check_sequence, &check_cleanup, &check_fds, &check_cpu_while_blocked, &check_reaping, &check_datagrams, &check_sockets,
+	&check_processes, &check_concurrency,
 };
 
 int

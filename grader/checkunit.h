@@ -91,6 +91,12 @@ int check_settle(struct check_run *r, struct proc *p);
 int check_wait_line(struct check_run *r, struct proc *p, const char *regex);
 /* Lets ms pass while the test goes on (output read, children reaped). */
 void check_window(struct check_run *r, int ms);
+/* Waits at most ms (and not past the test's deadline) for p to end, the
+ * test going on meanwhile.  1 when p has ended. */
+int check_wait_exit(struct check_run *r, struct proc *p, int ms);
+/* The machine was too busy for the check to tell (it adds an ST_ERROR
+ * finding saying so): the test is run once more. */
+void check_retry(struct check_run *r);
 int check_step_ms(struct check_run *r);
 const char *check_workdir(struct check_run *r);
 /* The test's seed ({seed} in args). */

@@ -1066,6 +1066,19 @@ check_window(struct check_run *r, int ms)
 }
 
 int
+check_wait_exit(struct check_run *r, struct proc *p, int ms)
+{
+	pump(r->c, until(r->c, ms), cond_exited, p, 0);
+	return !p->running;
+}
+
+void
+check_retry(struct check_run *r)
+{
+	r->c->v.retry = 1;
+}
+
+int
 check_step_ms(struct check_run *r)
 {
 	return r->c->t->limits.step_ms;

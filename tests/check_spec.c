@@ -571,6 +571,9 @@ static const struct bad_case {
 	  { "17:20: listening needs port: the TCP port", "18:29: port must be a whole number from 1 to 65535",
 	    "18:52: unknown key \"most\" in count", "18:22: established needs port:" } },
 	{ "signal step without with",
+	{ "processes: of and something to check", HEAD T1 "      - {check: processes}\n", NULL, 2,
+	  { "15:9: check \"processes\" needs of: the server", "15:9: check \"processes\" needs something to check: children, accepting, connections or fds" } },
+	{ "processes: its keys' values",
 	  HEAD "  - name: t1\n"
 	       "    points: 1\n"
 	       "    steps:\n"
@@ -578,6 +581,20 @@ static const struct bad_case {
 	       "      - signal: prog\n",
 	  NULL, 1, { "15:9: a signal step needs with: the signal to send" } },
 	{ "with on a stop step, an unknown signal, an unknown process",
+	       "      - check: processes\n"
+	       "        of: prog\n"
+	       "        children: -1\n"
+	       "        accepting: children\n"
+	       "        connections: parent\n"
+	       "        fds: fewer\n"
+	       "        zombies: 0\n",
+	  NULL, 5,
+	  { "17:19: children must be a whole number from 0 to 1000", "18:20: accepting must be parent (only the parent waits in accept()), not \"children\"",
+	    "19:22: connections must be children (the parent closes each connected socket after fork()), not \"parent\"",
+	    "20:14: fds must be baseline (note the parent's descriptors now) or not_grown (no more than at the baseline), not \"fewer\"" } },
+	{ "processes after the test", HEAD T1 "    checks:\n      - {check: processes, of: prog, children: 1}\n", NULL, 1,
+	  { "16:17: check \"processes\" runs at a moment of the test: make it a step" } },
+	{ "concurrency: of, within_ms, while",
 	  HEAD "  - name: t1\n"
 	       "    points: 1\n"
 	       "    steps:\n"
@@ -588,6 +605,17 @@ static const struct bad_case {
 	  NULL, 3,
 	  { "15:22: \"with\" applies only to a signal step", "16:30: unknown signal \"SIGFOO\"",
 	    "17:9: \"signal: server\" names no process started earlier in test \"t1\"" } },
+	       "      - {check: concurrency, within_ms: 0, while: []}\n",
+	  NULL, 3,
+	  { "15:41: within_ms must be a whole number from 10 to 5000, not \"0\"", "15:51: while must name from 1 to 16 processes",
+	    "15:9: check \"concurrency\" needs of: the client that must be served (started just before, without ready)" } },
+	{ "concurrency: while names an unknown process",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - {check: concurrency, of: prog, while: [holder]}\n",
+	  NULL, 1, { "15:9: check \"concurrency\" names \"holder\", no process started earlier in a step of test \"t1\"" } },
 	{ "a check without its name", HEAD T1 "    checks:\n      - of: prog\n", NULL, 1,
 	  { "16:9: a check needs \"check: UNIT\"" } },
 	{ "a link without hosts", HEAD T1 "    link: {loss: 0.1}\n", NULL, 1,

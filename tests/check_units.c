@@ -49,6 +49,26 @@ static const struct {
 	{ "datagrams-ok", "pass", { NULL } },
 	{ "datagrams-wrong", "fail", { "report for alice does not match what the link delivered", "alice's datagrams arrived in this order:", "hint: remember which sequence numbers arrived" } },
 	{ "datagrams-kernel-drops", "error", { "the kernel of host \"b\" or of the link dropped", "not the program's fault" } },
+	{ "processes-ok", "pass", { NULL } },
+	{ "processes-child-accepts", "fail",
+	  { "2 of your units's 2 children are blocked in accept() on the listening socket: a child must exit after serving its client, or it becomes a second server",
+	    "blocked in accept() on fd 3, the listening socket" } },
+	{ "processes-escaped-child-accepts", "fail",
+	  { "1 of your units's 1 child is blocked in accept() on the listening socket", "pid 4 (units), started by your units (pid 2)" } },
+	{ "processes-parent-keeps", "fail",
+	  { "your units's parent (pid 2) still holds the connected socket of a client (TCP 127.0.0.1:2021 - 127.0.0.1:",
+	    "): close it after fork()" } },
+	{ "processes-serial-children", "fail",
+	  { "your units has 0 child processes now, 2 expected: one child per connected client",
+	    "clients connected to port 2021 now: 2 (1 of them waiting in the accept queue: not accepted yet)" } },
+	{ "processes-fds-ok", "pass", { NULL } },
+	{ "processes-fds-grown", "fail",
+	  { "your units's parent (pid 2) holds 4 descriptors besides stdin, stdout and stderr now, 3 more than before its clients came (1)",
+	    "new since the baseline: fd 4 (a TCP connection 127.0.0.1:2021 - 127.0.0.1:" } },
+	{ "concurrency-ok", "pass", { NULL } },
+	{ "concurrency-serial", "fail",
+	  { "the reference second was not served within 300 ms while the reference holder held its connection without sending anything",
+	    "blocked in recv" } },
 };
 #define NEXPECTED (sizeof expected / sizeof *expected)
 
@@ -121,6 +141,13 @@ START_TEST(unit_verdict)
 	const char *msg = json_string_value(json_object_get(t, "message"));
 	const char *details = json_string_value(json_object_get(t, "details"));
 	char *all = xstrfmt("%s\n%s", msg, details);
+	/* Without namespaces port 2021 is the machine's: a connection of an
+	 * earlier test still in TIME_WAIT makes a test an error, never a
+	 * verdict (check_integration accepts the same). */
+	if (mode && !strcmp(st, "error") && strstr(msg, "port 2021 of this machine is still in use")) {
+		free(all);
+		return;
+	}
 	int no_hosts = mode && needs_namespaces(expected[k].test);
 	const char *want = no_hosts ? "error" : expected[k].status;
 	ck_assert_msg(!strcmp(st, want), "%s (%s namespaces): %s, expected %s\n%s", expected[k].test,

@@ -24,18 +24,29 @@
  *    connecting ..." line) or breaks; 0 when the server closed normally;
  *  - -n N hangs up after N replies instead of waiting for all of them, so
  *    a test can show a second client being served while a first one is
- *    still held by its own child of the server.
+ *    still held by its own child of the server;
+ *  - -h MS holds the connection silent: connected, it sends nothing for
+ *    MS ms (0: until SIGTERM or SIGINT, which then close the connection
+ *    and exit 0), then goes on as usual.  A silent client keeps the child
+ *    serving it blocked in recv, so a test can tell a fork-per-client
+ *    server (the next client is served at once) from one that serves one
+ *    client at a time (the next client waits).  Should the server send or
+ *    hang up meanwhile, the hold ends early.  Without -h the client behaves
+ *    as the lecture's.
  *
- * usage: tcp_fork_client [-a address] [-p port] [-m message] [-n replies]
+ * usage: tcp_fork_client [-a address] [-p port] [-m message] [-n replies] [-h hold_ms]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SERVER_PORT  2021
@@ -43,11 +54,12 @@
 #define MAX_LINE     1024
 
 static const char *prog = "tcp_fork_client";
+static volatile sig_atomic_t stop_requested;
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-a address] [-p port] [-m message] [-n replies]\n", prog);
+	fprintf(stderr, "usage: %s [-a address] [-p port] [-m message] [-n replies] [-h hold_ms]\n", prog);
 	return 2;
 }
 
@@ -90,6 +102,70 @@ send_all(int sd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static void
+on_stop(int signo)
+{
+	(void)signo;
+	stop_requested = 1;
+}
+
+static long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/*
+ * -h: keep the connection open and silent for hold_ms (0: until SIGTERM or
+ * SIGINT).  Returns 1 when a signal asked to stop, 0 when the hold is over
+ * (its time passed, or the server sent something or hung up), -1 on error.
+ * The signals are blocked except inside ppoll, so none is lost between the
+ * check and the wait.
+ */
+static int
+hold_silent(int sd, long hold_ms)
+{
+	struct sigaction sa;
+	sigset_t blocked, open_mask;
+	struct timespec start;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigprocmask(SIG_BLOCK, &blocked, &open_mask) == -1 || clock_gettime(CLOCK_MONOTONIC, &start) == -1)
+		return -1;
+	sigdelset(&open_mask, SIGTERM);
+	sigdelset(&open_mask, SIGINT);
+	int rc = 0;
+	for (;;) {
+		long left = hold_ms - elapsed_ms(&start);
+		if (hold_ms != 0 && left <= 0)
+			break;
+		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+		struct pollfd pfd = { .fd = sd, .events = POLLIN };
+		int ready = ppoll(&pfd, 1, hold_ms != 0 ? &ts : NULL, &open_mask);
+		if (stop_requested) {
+			rc = 1;
+			break;
+		}
+		if (ready == -1 && errno != EINTR) {
+			rc = -1;
+			break;
+		}
+		if (ready > 0)
+			break;   /* the server spoke or hung up: no point holding on */
+	}
+	sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+	return rc;
 }
 
 /*
@@ -142,12 +218,12 @@ int
 main(int argc, char **argv)
 {
 	const char *address = "127.0.0.1", *message = "hello";
-	long port = SERVER_PORT, limit = 0;
+	long port = SERVER_PORT, limit = 0, hold_ms = -1;
 	char server_text[ADDRESS_TEXT];
 	struct sockaddr_in server_sin;
 	int opt, status = 0;
 
-	while ((opt = getopt(argc, argv, "a:p:m:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:m:n:h:")) != -1) {
 		switch (opt) {
 		case 'a':
 			address = optarg;
@@ -161,6 +237,10 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			if (parse_long(optarg, 0, 1000000, &limit) == -1)
+				return usage();
+			break;
+		case 'h':
+			if (parse_long(optarg, 0, 3600000, &hold_ms) == -1)
 				return usage();
 			break;
 		default:
@@ -198,7 +278,15 @@ main(int argc, char **argv)
 	}
 	printf("client is connected to The Server at address:port = %s\n", server_text);
 
-	if (send_all(client_sd, message, strlen(message) + 1) == -1) {
+	int held = hold_ms >= 0 ? hold_silent(client_sd, hold_ms) : 0;
+	if (held == 1) {
+		close(client_sd);   /* stopped while holding: a normal end */
+		return 0;
+	}
+	if (held == -1) {
+		fprintf(stderr, "%s: hold: %s\n", prog, strerror(errno));
+		status = 1;
+	} else if (send_all(client_sd, message, strlen(message) + 1) == -1) {
 		fprintf(stderr, "%s: send: %s\n", prog, strerror(errno));
 		status = 1;
 	} else if (print_replies(client_sd, limit) == -1) {

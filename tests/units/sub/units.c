@@ -105,6 +105,61 @@ datagrams(const char *how, int port)
 		printf("%s: received %ld datagrams (%ld bytes), lost %ld, duplicated %ld, reordered %ld\n", names[k], got[k],
 		       bytes[k], count[k] - distinct[k], dup[k], reord[k]);
 	return 0;
+/* The fork-per-client server of the Network IPC lecture on port 2021, with
+ * one of its bugs or none: "fork-server" is right; "fork-accept" is the
+ * slide's child that falls back into the accept loop ("fork-escape": in a
+ * grandchild that left the server's session); "fork-keeps" is a
+ * parent that keeps each connected socket; "serial" serves one client at a
+ * time, without fork.  A client gets "hello back" for its message. */
+static void
+serve(int c)
+{
+	char msg[256];
+	ssize_t n = recv(c, msg, sizeof msg, 0);
+	if (n > 0)
+		send(c, "hello back", 11, MSG_NOSIGNAL);
+	/* The client closes first: the TIME_WAIT is on its side, so that port
+	 * 2021 is free for the next test without namespaces. */
+	while (n > 0)
+		n = recv(c, msg, sizeof msg, 0);
+	close(c);
+}
+
+static int
+fork_server(const char *mode)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(2021) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(s, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(s, 5) < 0)
+		return 1;
+	signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
+	printf("ready\n");
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (!strcmp(mode, "serial")) {
+			serve(c);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0 && !strcmp(mode, "fork-escape")) {
+			/* the slide's bug, in a grandchild of another session */
+			if (fork() != 0)
+				_exit(0);
+			setsid();
+		}
+		if (pid == 0) {
+			serve(c);
+			if (!strcmp(mode, "fork-accept") || !strcmp(mode, "fork-escape"))
+				continue; /* the slide's bug */
+			_exit(0);
+		}
+		if (strcmp(mode, "fork-keeps"))
+			close(c);
+	}
 }
 
 int
@@ -232,6 +287,9 @@ main(int argc, char **argv)
 		if (read(fd[0], &x, 1) != 1)
 			return 1;
 		wait_for_stop();
+	} else if (!strcmp(mode, "fork-server") || !strcmp(mode, "fork-accept") || !strcmp(mode, "fork-keeps") ||
+		   !strcmp(mode, "fork-escape") || !strcmp(mode, "serial")) {
+		return fork_server(mode);
 	} else if (!strcmp(mode, "provided")) {
 		printf("provided %d\n", UNITS_PROVIDED);
 	} else {
