@@ -571,9 +571,6 @@ static const struct bad_case {
 	  { "17:20: listening needs port: the TCP port", "18:29: port must be a whole number from 1 to 65535",
 	    "18:52: unknown key \"most\" in count", "18:22: established needs port:" } },
 	{ "signal step without with",
-	{ "processes: of and something to check", HEAD T1 "      - {check: processes}\n", NULL, 2,
-	  { "15:9: check \"processes\" needs of: the server", "15:9: check \"processes\" needs something to check: children, accepting, connections or fds" } },
-	{ "processes: its keys' values",
 	  HEAD "  - name: t1\n"
 	       "    points: 1\n"
 	       "    steps:\n"
@@ -581,6 +578,23 @@ static const struct bad_case {
 	       "      - signal: prog\n",
 	  NULL, 1, { "15:9: a signal step needs with: the signal to send" } },
 	{ "with on a stop step, an unknown signal, an unknown process",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
+	       "      - {stop: prog, with: SIGUSR1}\n"
+	       "      - {signal: prog, with: SIGFOO}\n"
+	       "      - {signal: server, with: 10}\n",
+	  NULL, 3,
+	  { "15:22: \"with\" applies only to a signal step", "16:30: unknown signal \"SIGFOO\"",
+	    "17:9: \"signal: server\" names no process started earlier in test \"t1\"" } },
+	{ "processes: of and something to check", HEAD T1 "      - {check: processes}\n", NULL, 2,
+	  { "15:9: check \"processes\" needs of: the server", "15:9: check \"processes\" needs something to check: children, accepting, connections or fds" } },
+	{ "processes: its keys' values",
+	  HEAD "  - name: t1\n"
+	       "    points: 1\n"
+	       "    steps:\n"
+	       "      - start: prog\n"
 	       "      - check: processes\n"
 	       "        of: prog\n"
 	       "        children: -1\n"
@@ -599,12 +613,6 @@ static const struct bad_case {
 	       "    points: 1\n"
 	       "    steps:\n"
 	       "      - start: prog\n"
-	       "      - {stop: prog, with: SIGUSR1}\n"
-	       "      - {signal: prog, with: SIGFOO}\n"
-	       "      - {signal: server, with: 10}\n",
-	  NULL, 3,
-	  { "15:22: \"with\" applies only to a signal step", "16:30: unknown signal \"SIGFOO\"",
-	    "17:9: \"signal: server\" names no process started earlier in test \"t1\"" } },
 	       "      - {check: concurrency, within_ms: 0, while: []}\n",
 	  NULL, 3,
 	  { "15:41: within_ms must be a whole number from 10 to 5000, not \"0\"", "15:51: while must name from 1 to 16 processes",
