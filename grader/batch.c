@@ -41,6 +41,7 @@
 #include <yaml.h>
 
 #include "capture.h"
+#include "classreport.h"
 #include "sandbox.h"
 #include "spawn.h"
 #include "spec.h"
@@ -1433,6 +1434,14 @@ batch_status(const struct batch *b, int interrupted)
 	       b->g.lab, b->g.nsubs, b->g.nsubs == 1 ? "" : "s", graded, reused, refused, errors,
 	       interrupted ? ", the rest not reached" : "");
 	printf("gradebook: %s/grades.csv\n", b->g.out);
+	/* The class at a glance, beside the gradebook (grader report makes it
+	 * again from the same folder). */
+	char err[1024], *html = xstrfmt("%s/report.html", b->g.out);
+	if (graded && classreport_write(b->g.out, html, err, sizeof err) >= 0)
+		printf("class report: %s\n", html);
+	else if (graded)
+		fprintf(stderr, "grader: no class report: %s\n", err);
+	free(html);
 	if (interrupted || errors)
 		printf("run the same command again to grade what is missing\n");
 	return interrupted || errors ? EXIT_INTERNAL : refused ? EXIT_SOME_REFUSED : EXIT_ALL_GRADED;

@@ -1244,26 +1244,32 @@ sched_mark(void)
 	return m;
 }
 
-/* Was the machine too busy to tell whether p would have finished in its
- * ms?  Its test's processes waited for a CPU a quarter of that or more,
- * and had less than a third of it on one.  A program blocked for good
- * waits for no CPU, and one that spins had its share: their timeouts
+/* Was the machine too busy to tell what p would have done in its ms?
+ * Its test's processes waited for a CPU a quarter of that or more, and
+ * (ran_too) had less than a third of it on one.  A program blocked for
+ * good waits for no CPU, and one that spins had its share: their timeouts
  * stand however busy the machine is.  Otherwise the test is an error and
- * runs once more. */
+ * runs once more; `would` says what cannot be told. */
 static int
-starved(struct ctx *c, struct sched_mark before, int ms, const struct proc *p)
+too_busy(struct ctx *c, struct sched_mark before, int ms, const struct proc *p, int ran_too, const char *would)
 {
 	struct sched_mark now = sched_mark();
-	if (!before.ok || !now.ok || (now.wait - before.wait) * 4 < ms || (now.run - before.run) * 3 >= ms)
+	if (!before.ok || !now.ok || (now.wait - before.wait) * 4 < ms || (ran_too && (now.run - before.run) * 3 >= ms))
 		return 0;
 	char *msg = xstrfmt("internal error: the machine is too busy: in the %d ms %s had, the test's processes waited "
-			    "%ld ms for a CPU and ran %ld ms; whether it would have finished cannot be told, and this is "
+			    "%ld ms for a CPU and ran %ld ms; whether it would have %s cannot be told, and this is "
 			    "not the program's fault",
-			    ms, who(p), now.wait - before.wait, now.run - before.run);
+			    ms, who(p), now.wait - before.wait, now.run - before.run, would);
 	verdict_add(&c->v, ST_ERROR, msg, NULL);
 	free(msg);
 	c->v.retry = 1;
 	return 1;
+}
+
+static int
+starved(struct ctx *c, struct sched_mark before, int ms, const struct proc *p)
+{
+	return too_busy(c, before, ms, p, 1, "finished");
 }
 
 static void
@@ -1372,16 +1378,22 @@ step_target(struct ctx *c, const struct step *s)
 		drain_link(c);
 	struct sched_mark mark = sched_mark();
 	switch (s->kind) {
-	case STEP_ALIVE:
-		pump(c, until(c, ms), cond_alive, p, READY_TICK_MS);
+	case STEP_ALIVE: {
+		int settled = pump(c, until(c, ms), cond_alive, p, READY_TICK_MS);
 		if (!p->running) {
 			report_gone(c, p, "but it should still be running", 0);
 			c->aborted = 1;
 		} else if (!still_ready(c, p)) {
 			report_not_serving(c, p);
 			c->aborted = 1;
+		} else if (!settled && too_busy(c, mark, ms, p, 0, "stayed within its CPU time")) {
+			/* It kept running all along (a busy loop, say) while the
+			 * machine kept it waiting for a CPU: on a machine that gave
+			 * it one, its CPU limit may have ended it.  Not a pass. */
+			c->aborted = 1;
 		}
 		break;
+	}
 	case STEP_WAIT:
 		if (!pump(c, until(c, ms), cond_exited, p, 0)) {
 			char *msg = xstrfmt("%s did not exit within %d ms", who(p), ms);

@@ -8,6 +8,7 @@
 #   DETERMINISM_BUSY=1                  keep every core busy meanwhile (one
 #                                       bounded shell loop per CPU)
 #   DETERMINISM_MAX_S=3000              no new run starts after this long
+#   DETERMINISM_ONLY=good|bug           only the good-* or only the bug-* fixtures
 set -u
 n=${1:-20}
 [ $# -gt 0 ] && shift
@@ -31,7 +32,12 @@ start=$(date +%s)
 bad=0
 for lab in $labs; do
 	runs=0 diffs=0 errors=0 ms=""
-	for fx in fixtures/"$lab"/good-* fixtures/"$lab"/bug-*; do
+	case ${DETERMINISM_ONLY:-} in
+	good) set -- fixtures/"$lab"/good-* ;;
+	bug) set -- fixtures/"$lab"/bug-* ;;
+	*) set -- fixtures/"$lab"/good-* fixtures/"$lab"/bug-* ;;
+	esac
+	for fx in "$@"; do
 		[ -d "$fx" ] || continue
 		i=0
 		while [ $i -lt "$n" ] && [ $(( $(date +%s) - start )) -lt "$max_s" ]; do

@@ -105,6 +105,8 @@ datagrams(const char *how, int port)
 		printf("%s: received %ld datagrams (%ld bytes), lost %ld, duplicated %ld, reordered %ld\n", names[k], got[k],
 		       bytes[k], count[k] - distinct[k], dup[k], reord[k]);
 	return 0;
+}
+
 /* The fork-per-client server of the Network IPC lecture on port 2021, with
  * one of its bugs or none: "fork-server" is right; "fork-accept" is the
  * slide's child that falls back into the accept loop ("fork-escape": in a
