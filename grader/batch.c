@@ -214,24 +214,6 @@ hash_sources(const struct lab_spec *spec, const char *dir, char out[65])
 
 /* ---- names ----------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (!len || len > n || (len == 2 && s[0] < 0xc2))
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	uint32_t c = len == 1 ? s[0] : len == 2 ? (s[0] & 0x1fu) : len == 3 ? (s[0] & 0x0fu) : (s[0] & 0x07u);
-	for (size_t i = 1; i < len; i++)
-		c = c << 6 | (s[i] & 0x3fu);
-	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* The id a folder or file name gives: the name, with control bytes,
  * invalid UTF-8 and '%' as %XX (valid UTF-8, one line, one name each). */
 static char *
@@ -240,7 +222,8 @@ make_id(const char *name, size_t len)
 	struct strbuf sb = STRBUF_INIT;
 	const unsigned char *s = (const unsigned char *)name;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(s + i, len - i);
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
 		if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7f || s[i] == '%'))) {
 			sb_addf(&sb, "%%%02X", s[i]);
 			i++;

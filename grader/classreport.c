@@ -298,40 +298,13 @@ load_class(struct klass *k, const char *dir, char *err, size_t errlen)
 
 /* ---- the page ---------------------------------------------------------- */
 
-static size_t
-utf8_len(const unsigned char *s, unsigned *cp)
-{
-	size_t len;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if ((s[0] & 0xE0) == 0xC0) {
-		len = 2, *cp = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3, *cp = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4, *cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
-	    (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
-		return 0;
-	return len;
-}
-
 void
 classreport_escape(struct strbuf *sb, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
 	while (*s) {
-		unsigned cp;
-		size_t n = utf8_len(s, &cp);
+		uint32_t cp;
+		size_t n = utf8_decode(s, SIZE_MAX, &cp);
 		if (!n) {
 			sb_addf(sb, "\\x%02x", *s++);
 			continue;

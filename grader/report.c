@@ -38,38 +38,6 @@ report_format_known(const char *format)
  */
 enum { ONE_LINE = 0, LINES = 1 };
 
-/* The length of the valid UTF-8 sequence at s, its code point in *cp; 0
- * when invalid.  s is NUL-terminated, and NUL is no continuation byte. */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	size_t len;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if ((s[0] & 0xE0) == 0xC0) {
-		len = 2;
-		*cp = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3;
-		*cp = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4;
-		*cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
-	    (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
-		return 0;
-	return len;
-}
-
 static int
 shown_as_is(uint32_t cp, int lines)
 {
@@ -87,7 +55,7 @@ add_safe(struct strbuf *sb, const char *text, int lines)
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
 	while (*s) {
 		uint32_t cp;
-		size_t n = utf8_decode(s, &cp);
+		size_t n = utf8_decode(s, SIZE_MAX, &cp);
 		if (n && shown_as_is(cp, lines)) {
 			sb_add(sb, s, n);
 		} else {

@@ -388,3 +388,26 @@ copy_file(const char *from, const char *to, int mode)
 		rc = -1;
 	return rc;
 }
+
+/* The length of the valid UTF-8 sequence at s (at most n bytes), its code
+ * point in *cp; 0 when invalid (overlong, a surrogate, past U+10FFFF, cut
+ * short).  In a NUL-terminated string n may be SIZE_MAX: NUL is no
+ * continuation byte. */
+size_t
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	uint32_t c = len == 1 ? s[0] : len == 2 ? (s[0] & 0x1fu) : len == 3 ? (s[0] & 0x0fu) : (s[0] & 0x07u);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return len;
+}

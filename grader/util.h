@@ -68,4 +68,8 @@ int copy_file(const char *from, const char *to, int mode);
 /* Copies what in holds until EOF into out; 0, or -1 with errno. */
 int copy_fd(int in, int out);
 
+/* The length of the valid UTF-8 sequence at s (at most n bytes; SIZE_MAX
+ * in a NUL-terminated string) and its code point; 0 when invalid. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 #endif

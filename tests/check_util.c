@@ -411,6 +411,39 @@ START_TEST(write_all_and_clock)
 }
 END_TEST
 
+/* One UTF-8 decoder for every writer that must tell text from bytes. */
+START_TEST(utf8_decode_cases)
+{
+	static const struct {
+		const char *bytes;
+		size_t n, len;
+		uint32_t cp;
+	} cases[] = {
+		{ "A", SIZE_MAX, 1, 0x41 },
+		{ "\xc3\xa9", SIZE_MAX, 2, 0xe9 },
+		{ "\xe2\x82\xac", SIZE_MAX, 3, 0x20ac },
+		{ "\xf4\x8f\xbf\xbf", SIZE_MAX, 4, 0x10ffff },
+		{ "\xef\xbf\xbe", SIZE_MAX, 3, 0xfffe }, /* valid UTF-8; XML writers escape it themselves */
+		{ "\xc0\x80", SIZE_MAX, 0, 0 },         /* overlong NUL */
+		{ "\xe0\x80\xaf", SIZE_MAX, 0, 0 },     /* overlong '/' */
+		{ "\xed\xa0\x80", SIZE_MAX, 0, 0 },     /* a surrogate */
+		{ "\xf4\x90\x80\x80", SIZE_MAX, 0, 0 }, /* past U+10FFFF */
+		{ "\xe2\x82", SIZE_MAX, 0, 0 },         /* cut short by the NUL */
+		{ "\xe2\x82\xac", 2, 0, 0 },           /* cut short by the bound */
+		{ "\x80", SIZE_MAX, 0, 0 },              /* a lone continuation byte */
+		{ "\xff", SIZE_MAX, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint32_t cp = 0;
+		size_t len = utf8_decode((const unsigned char *)cases[i].bytes, cases[i].n, &cp);
+		ck_assert_msg(len == cases[i].len, "case %zu: length %zu, expected %zu", i, len, cases[i].len);
+		if (len)
+			ck_assert_msg(cp == cases[i].cp, "case %zu: U+%04X, expected U+%04X", i, (unsigned)cp,
+				      (unsigned)cases[i].cp);
+	}
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -423,6 +456,7 @@ util_suite(void)
 	tcase_add_test(tc, xstrfmt_and_errf);
 	tcase_add_loop_test(tc, printable_table, 0, sizeof printable / sizeof *printable);
 	tcase_add_test(tc, printable_always_utf8);
+	tcase_add_test(tc, utf8_decode_cases);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files");
