@@ -175,6 +175,8 @@ fds_run(const struct check_use *use, struct check_run *r)
 		free(msg);
 		return;
 	}
+	if (check_fds_visible(r, p) < 0)
+		return;
 	pid_t root = check_pid(p);
 	struct pinfo *v;
 	size_t n = pinfo_list(&v), nm = 0;

@@ -725,6 +725,8 @@ processes_run(const struct check_use *use, struct check_run *r)
 		free(msg);
 		return;
 	}
+	if (check_fds_visible(r, p) < 0)
+		return;
 	const struct fd_base *b = a->fds == FDS_NOT_GROWN ? base_of(r, a->of, 0) : NULL;
 	if (a->fds == FDS_NOT_GROWN && !b) {
 		char *msg = xstrfmt("internal error: the lab's check \"processes\" at line %d asks for fds: not_grown, but no earlier check of %s in this test took a baseline (fds: baseline)",

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include "checkunit.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <regex.h>
 #include <netinet/in.h>
@@ -231,12 +230,8 @@ owned_release(struct owned *o)
 static int
 note_fds(struct owned *o, pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	closedir(d);
+	if (fds_readable(pid) < 0)
+		return -1;
 	struct fdinfo *f;
 	size_t n = fds_list(pid, &f);
 	for (size_t k = 0; k < n; k++)
@@ -276,9 +271,9 @@ owned_collect(struct check_run *r, const struct sockets_args *a, pid_t root, str
 		free(v);
 	}
 	if (hidden) {
-		char *msg = xstrfmt("the descriptors of pid %d (/proc/%d/fd) cannot be read, so its sockets cannot be told apart from others: %s",
+		char *msg = xstrfmt("internal error: the descriptors of pid %d (/proc/%d/fd) cannot be read, so its sockets cannot be told apart from others: %s; this is not the program's fault",
 				    (int)sandbox_inner_pid(hidden), (int)sandbox_inner_pid(hidden), strerror(EACCES));
-		check_add(r, ST_ERROR, msg, "  a program that makes itself non-dumpable (prctl PR_SET_DUMPABLE) hides them where the grader runs without namespaces\n");
+		check_add(r, ST_ERROR, msg, "  the grader needs CAP_SYS_PTRACE to read another user's /proc/PID/fd (in a container: --cap-add SYS_PTRACE); without namespaces a program that makes itself non-dumpable (prctl PR_SET_DUMPABLE) hides them too\n");
 		free(msg);
 		owned_release(o);
 		return -1;

@@ -72,6 +72,9 @@ const char *check_who(const struct proc *p);
 int check_is_student(const struct proc *p);
 /* Its pid as the grader sees it while it runs, else 0. */
 pid_t check_pid(const struct proc *p);
+/* 0 when the grader can see what p's descriptors are; otherwise adds an
+ * error (the machine's limit, never the program's fault) and returns -1. */
+int check_fds_visible(struct check_run *r, const struct proc *p);
 /* Its pid as it knows itself (in the jail). */
 pid_t check_inner_pid(const struct proc *p);
 /* The grader ended it (stopped at the end of the test, or by a step). */

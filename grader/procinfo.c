@@ -2,10 +2,12 @@
 #include "procinfo.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <unistd.h>
 
 static long
@@ -127,6 +129,96 @@ pinfo_in_tree(const struct pinfo *v, size_t n, pid_t root, pid_t pid)
 	return 0;
 }
 
+/* ---- reading another user's /proc/PID/fd ------------------------------
+ *
+ * What a descriptor is (/proc/PID/fd/N, fdinfo/N) is shown to a process
+ * that may ptrace pid: the same user (pid dumpable) or CAP_SYS_PTRACE.
+ * The sandbox runs programs as a uid of their own, and a container's root
+ * (Docker's default capabilities) has no CAP_SYS_PTRACE; but it may take
+ * the program's user as its filesystem identity, which is what that check
+ * compares.  A program that made itself non-dumpable stays hidden: then
+ * fds_readable() says so and the checks end as errors. */
+
+struct as_owner {
+	int switched, old_uid, old_gid;
+};
+
+/* Takes pid's uid and gid as this thread's filesystem ids, when root. */
+static void
+as_owner_begin(pid_t pid, struct as_owner *o)
+{
+	o->switched = 0;
+	if (geteuid() != 0)
+		return;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *st = read_file(path, 16384, NULL), *u = st ? strstr(st, "\nUid:") : NULL, *g = st ? strstr(st, "\nGid:") : NULL;
+	unsigned long uid, gid;
+	/* Real, effective, saved, filesystem: the effective ones. */
+	if (u && g && sscanf(u, "\nUid: %*u %lu", &uid) == 1 && sscanf(g, "\nGid: %*u %lu", &gid) == 1 && uid != 0) {
+		o->old_gid = setfsgid((gid_t)gid);
+		o->old_uid = setfsuid((uid_t)uid);
+		o->switched = 1;
+	}
+	free(st);
+}
+
+static void
+as_owner_end(const struct as_owner *o)
+{
+	if (!o->switched)
+		return;
+	int saved = errno;
+	setfsuid((uid_t)o->old_uid); /* root again first: then the gid may change back */
+	setfsgid((gid_t)o->old_gid);
+	errno = saved;
+}
+
+/* readlink() of pid's descriptor link, as its owner when root is refused. */
+static ssize_t
+fd_readlink(pid_t pid, const char *link, char *buf, size_t len)
+{
+	ssize_t n = readlink(link, buf, len);
+	if (n >= 0 || errno != EACCES)
+		return n;
+	struct as_owner o;
+	as_owner_begin(pid, &o);
+	if (!o.switched)
+		return -1;
+	n = readlink(link, buf, len);
+	as_owner_end(&o);
+	return n;
+}
+
+int
+fds_readable(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT || errno == ESRCH ? 0 : -1;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end, link[96], target[16];
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || fd < 0)
+			continue;
+		snprintf(link, sizeof link, "%s/%ld", path, fd);
+		if (fd_readlink(pid, link, target, sizeof target) >= 0)
+			break; /* one is enough: they are all guarded alike */
+		if (errno != ENOENT) { /* ENOENT: closed meanwhile, try the next */
+			rc = -1;
+			break;
+		}
+	}
+	int saved = errno;
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
 size_t
 fds_list(pid_t pid, struct fdinfo **out)
 {
@@ -136,6 +228,7 @@ fds_list(pid_t pid, struct fdinfo **out)
 	struct fdinfo *v = xmalloc(cap * sizeof *v);
 	DIR *d = opendir(path);
 	struct dirent *e;
+	struct as_owner owner = { 0 };
 	while (d && (e = readdir(d))) {
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
@@ -145,6 +238,10 @@ fds_list(pid_t pid, struct fdinfo **out)
 		snprintf(link, sizeof link, "/proc/%d/fd/%ld", (int)pid, fd);
 		struct fdinfo f = { .fd = (int)fd };
 		ssize_t len = readlink(link, f.target, sizeof f.target - 1);
+		if (len < 0 && errno == EACCES && !owner.switched) {
+			as_owner_begin(pid, &owner); /* for the rest of the listing */
+			len = readlink(link, f.target, sizeof f.target - 1);
+		}
 		if (len < 0)
 			continue;
 		f.target[len] = '\0';
@@ -167,6 +264,7 @@ fds_list(pid_t pid, struct fdinfo **out)
 			v = xrealloc(v, (cap *= 2) * sizeof *v);
 		v[n++] = f;
 	}
+	as_owner_end(&owner);
 	if (d)
 		closedir(d);
 	/* In the order of their numbers: the same report every run. */

@@ -43,6 +43,11 @@ struct fdinfo {
 /* The open descriptors of pid, by number (the caller's to free); 0 when it
  * is gone or has none. */
 size_t fds_list(pid_t pid, struct fdinfo **out);
+/* 0 when what pid's descriptors are can be read (or it is gone); -1 with
+ * errno when not: a process of another user, or one that made itself
+ * non-dumpable, while the grader lacks CAP_SYS_PTRACE (a container
+ * without it).  fds_list() then lists nothing, which is no evidence. */
+int fds_readable(pid_t pid);
 /* "a TCP socket listening on 0.0.0.0:2021", "a TCP connection 127.0.0.1:2021
  * - 127.0.0.1:40112 (closed by the peer)", "a Unix-domain socket (./sock)",
  * or "a socket" when the kernel's tables do not list it. */

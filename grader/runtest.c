@@ -964,6 +964,21 @@ check_pid(const struct proc *p)
 	return p->running ? p->child.pid : 0;
 }
 
+int
+check_fds_visible(struct check_run *r, const struct proc *p)
+{
+	pid_t pid = check_pid(p);
+	if (!pid || fds_readable(pid) == 0)
+		return 0;
+	char *msg = xstrfmt("internal error: the grader cannot see what the descriptors of %s are (/proc/%d/fd: %s), so "
+			    "this check cannot be made; this is not the program's fault",
+			    check_who(p), (int)p->inner_pid, strerror(errno));
+	check_add(r, ST_ERROR, msg,
+		  "  the grader needs CAP_SYS_PTRACE to read another user's /proc/PID/fd: in a container, add --cap-add SYS_PTRACE (docker/README.md)\n");
+	free(msg);
+	return -1;
+}
+
 pid_t
 check_inner_pid(const struct proc *p)
 {

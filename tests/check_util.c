@@ -9,8 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "util.h"
 
 static char tmpdir[64];
@@ -444,6 +449,69 @@ START_TEST(utf8_decode_cases)
 }
 END_TEST
 
+/* A process of another user, holding a pipe; dumpable or not.  Its pid. */
+static pid_t
+other_user_with_pipe(int dumpable)
+{
+	int ready[2], held[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (pipe(held) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(1);
+		prctl(PR_SET_DUMPABLE, dumpable);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+/* Without CAP_SYS_PTRACE (a container's root), the descriptors of a
+ * program run as another user are still read (as their owner), and those
+ * of a program that hid them are said to be unreadable, never "none". */
+START_TEST(fds_of_another_user_without_ptrace)
+{
+	if (geteuid() != 0)
+		return; /* only root can be the grader that reads another user's */
+	pid_t open = other_user_with_pipe(1), hidden = other_user_with_pipe(0);
+	pid_t t = fork();
+	if (t == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		if (syscall(SYS_capget, &h, d) < 0)
+			_exit(10);
+		d[CAP_SYS_PTRACE / 32].effective &= ~(1u << (CAP_SYS_PTRACE % 32));
+		d[CAP_SYS_PTRACE / 32].permitted &= ~(1u << (CAP_SYS_PTRACE % 32));
+		if (syscall(SYS_capset, &h, d) < 0)
+			_exit(11);
+		struct fdinfo *f;
+		size_t n = fds_list(open, &f), pipes = 0;
+		for (size_t i = 0; i < n; i++)
+			pipes += f[i].kind == FD_PIPE;
+		free(f);
+		if (fds_readable(open) != 0 || pipes < 2) /* its pipe, and the ends it inherited */
+			_exit(12);
+		if (fds_readable(hidden) != -1 || errno != EACCES)
+			_exit(13);
+		_exit(geteuid() == 0 && access("/proc/self/fd", R_OK) == 0 ? 0 : 14);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(t, &st, 0), t);
+	kill(open, SIGKILL);
+	kill(hidden, SIGKILL);
+	waitpid(open, NULL, 0);
+	waitpid(hidden, NULL, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader without CAP_SYS_PTRACE failed at step %d",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -457,6 +525,7 @@ util_suite(void)
 	tcase_add_loop_test(tc, printable_table, 0, sizeof printable / sizeof *printable);
 	tcase_add_test(tc, printable_always_utf8);
 	tcase_add_test(tc, utf8_decode_cases);
+	tcase_add_test(tc, fds_of_another_user_without_ptrace);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files");
