@@ -350,12 +350,11 @@ explain_on_host(struct ctx *c, const struct proc *p, struct strbuf *why)
 		link_leave(c->link);
 }
 
+/* p's readiness condition now, whether p runs or not: 1 met, 0 not, -1
+ * unknown. */
 static int
-cond_ready_or_exited(struct ctx *c, void *arg)
+ready_met(struct ctx *c, struct proc *p)
 {
-	struct proc *p = arg;
-	if (!p->running)
-		return 1;
 	if (p->step->ready.kind != READY_STDOUT) /* no copy of a flood per check */
 		return ready_on_host(c, p);
 	size_t len;
@@ -363,6 +362,13 @@ cond_ready_or_exited(struct ctx *c, void *arg)
 	int ok = ready_check(&p->step->ready, out, len, c->workdir);
 	free(out);
 	return ok;
+}
+
+static int
+cond_ready_or_exited(struct ctx *c, void *arg)
+{
+	struct proc *p = arg;
+	return !p->running || ready_met(c, p);
 }
 
 /* One slice of wait_ready(): readiness is checked when the slice begins
@@ -1227,7 +1233,10 @@ step_start(struct ctx *c, const struct step *s)
 		free(msg);
 		c->v.retry = 1;
 		c->aborted = 1;
-	} else if (!p->running) {
+	} else if (!p->running && ready_met(c, p) != 1) {
+		/* Ended, and its condition is not met: it never got ready.  (One
+		 * that ended as its condition came true, a peer's port say, got
+		 * ready: the next step says it ended.) */
 		char *expected = xstrfmt("before it was ready (expected %s)", cond.buf);
 		report_gone(c, p, expected, 1);
 		free(expected);
@@ -1261,15 +1270,15 @@ sched_mark(void)
 
 /* Was the machine too busy to tell what p would have done in its ms?
  * Its test's processes waited for a CPU a quarter of that or more, and
- * (ran_too) had less than a third of it on one.  A program blocked for
+ * had less than a third of it on one.  A program blocked for
  * good waits for no CPU, and one that spins had its share: their timeouts
  * stand however busy the machine is.  Otherwise the test is an error and
  * runs once more; `would` says what cannot be told. */
 static int
-too_busy(struct ctx *c, struct sched_mark before, int ms, const struct proc *p, int ran_too, const char *would)
+too_busy(struct ctx *c, struct sched_mark before, int ms, const struct proc *p, const char *would)
 {
 	struct sched_mark now = sched_mark();
-	if (!before.ok || !now.ok || (now.wait - before.wait) * 4 < ms || (ran_too && (now.run - before.run) * 3 >= ms))
+	if (!before.ok || !now.ok || (now.wait - before.wait) * 4 < ms || (now.run - before.run) * 3 >= ms)
 		return 0;
 	char *msg = xstrfmt("internal error: the machine is too busy: in the %d ms %s had, the test's processes waited "
 			    "%ld ms for a CPU and ran %ld ms; whether it would have %s cannot be told, and this is "
@@ -1284,7 +1293,7 @@ too_busy(struct ctx *c, struct sched_mark before, int ms, const struct proc *p, 
 static int
 starved(struct ctx *c, struct sched_mark before, int ms, const struct proc *p)
 {
-	return too_busy(c, before, ms, p, 1, "finished");
+	return too_busy(c, before, ms, p, "finished");
 }
 
 static void
@@ -1401,10 +1410,11 @@ step_target(struct ctx *c, const struct step *s)
 		} else if (!still_ready(c, p)) {
 			report_not_serving(c, p);
 			c->aborted = 1;
-		} else if (!settled && too_busy(c, mark, ms, p, 0, "stayed within its CPU time")) {
+		} else if (!settled && too_busy(c, mark, ms, p, "stayed within its CPU time")) {
 			/* It kept running all along (a busy loop, say) while the
-			 * machine kept it waiting for a CPU: on a machine that gave
-			 * it one, its CPU limit may have ended it.  Not a pass. */
+			 * machine starved it: on a machine that gave it a CPU, its
+			 * CPU limit may have ended it.  Not a pass.  (One that had
+			 * its share keeps its verdict.) */
 			c->aborted = 1;
 		}
 		break;

@@ -128,9 +128,11 @@ receive_answer(int sd, const char *sent, size_t sent_len, size_t chunk_max, size
 	}
 }
 
-/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+/* The test's go: a connection on 127.0.0.1:port.  Listening starts before
+ * the first piece is sent, so the test sees the port open no later than
+ * the server can see that piece; go_wait() then takes the one connection. */
 static int
-wait_for_go(long port)
+go_listen(long port)
 {
 	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	if (sd == -1)
@@ -145,6 +147,12 @@ wait_for_go(long port)
 		close(sd);
 		return -1;
 	}
+	return sd;
+}
+
+static int
+go_wait(int sd)
+{
 	int go;
 	while ((go = accept(sd, NULL, NULL)) == -1 && errno == EINTR)
 		;
@@ -261,12 +269,15 @@ main(int argc, char **argv)
 
 	size_t held = go_port > 0 && (size_t)first < send_len ? (size_t)first : 0;
 	if (go_port > 0) {
-		if (send_all(connect_sd, sendbuf, held) == -1) {
-			fprintf(stderr, "%s: send: %s\n", prog, strerror(errno));
+		int go = go_listen(go_port);
+		if (go == -1 || send_all(connect_sd, sendbuf, held) == -1) {
+			fprintf(stderr, "%s: %s: %s\n", prog, go == -1 ? "listening for the go" : "send", strerror(errno));
+			if (go != -1)
+				close(go);
 			status = 1;
 			goto close_socket;
 		}
-		if (wait_for_go(go_port) == -1) {
+		if (go_wait(go) == -1) {
 			fprintf(stderr, "%s: waiting for the go on port %ld: %s\n", prog, go_port, strerror(errno));
 			status = 1;
 			goto close_socket;

@@ -68,9 +68,12 @@ number(const char *s, const char *what, long min, long max)
 	return v;
 }
 
-/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+/* The test's go: a connection on 127.0.0.1:port.  Listening starts before
+ * the first piece is sent, so the test sees the port open no later than
+ * the peer can see that piece (and a peer that ends on it cannot end
+ * before the port is open); go_wait() then takes the one connection. */
 static int
-wait_for_go(int port)
+go_listen(int port)
 {
 	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	if (sd < 0)
@@ -82,6 +85,12 @@ wait_for_go(int port)
 		close(sd);
 		return -1;
 	}
+	return sd;
+}
+
+static int
+go_wait(int sd)
+{
 	int go;
 	while ((go = accept(sd, NULL, NULL)) < 0 && errno == EINTR)
 		;
@@ -167,13 +176,21 @@ main(int argc, char **argv)
 		setsockopt(client_sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!go_port)
 		first = 6;
+	int go = go_port ? go_listen(go_port) : -1;
+	if (go_port && go < 0) {
+		printf("error in waiting for the go on port %d: %s\n", go_port, strerror(errno));
+		close(client_sd);
+		return 1;
+	}
 	if (send_all(client_sd, request, first, piece) < 0) {
 		printf("error in sending: %s\n", strerror(errno));
+		if (go >= 0)
+			close(go);
 		close(client_sd);
 		return 1;
 	}
 	if (go_port) {
-		if (wait_for_go(go_port) < 0) {
+		if (go_wait(go) < 0) {
 			printf("error in waiting for the go on port %d: %s\n", go_port, strerror(errno));
 			close(client_sd);
 			return 1;

@@ -80,9 +80,12 @@ number(const char *s, const char *what, long min, long max)
 	return v;
 }
 
-/* Listens on 127.0.0.1:port and waits for one connection: the test's go. */
+/* The test's go: a connection on 127.0.0.1:port.  Listening starts before
+ * the first piece is sent, so the test sees the port open no later than
+ * the peer can see that piece (and a peer that ends on it cannot end
+ * before the port is open); go_wait() then takes the one connection. */
 static int
-wait_for_go(int port)
+go_listen(int port)
 {
 	int sd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	if (sd < 0)
@@ -94,6 +97,12 @@ wait_for_go(int port)
 		close(sd);
 		return -1;
 	}
+	return sd;
+}
+
+static int
+go_wait(int sd)
+{
 	int go;
 	while ((go = accept(sd, NULL, NULL)) < 0 && errno == EINTR && !stop)
 		;
@@ -160,8 +169,12 @@ answer(int fd, size_t piece, size_t first, int go_port)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!go_port)
 		return send_all(fd, reply, sizeof reply, piece);
-	if (send_all(fd, reply, first, piece) < 0 || wait_for_go(go_port) < 0)
+	int go = go_listen(go_port);
+	if (go < 0 || send_all(fd, reply, first, piece) < 0 || go_wait(go) < 0) {
+		if (go >= 0)
+			close(go);
 		return -1;
+	}
 	return send_all(fd, reply + first, sizeof reply - first, piece);
 }
 
