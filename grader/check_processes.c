@@ -13,11 +13,12 @@
  * holds its listening socket (a child that left the session).  What a process is
  * blocked in comes from /proc/PID/syscall (accept or accept4 on a
  * listening socket), or its wait channel where that cannot be read; which
- * socket is which comes from /proc/net/tcp and tcp6. */
+ * socket is which comes from the kernel's socket list (sockdiag.c). */
 #define _GNU_SOURCE
 #include "checkunit.h"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "procinfo.h"
 #include "sandbox.h"
+#include "sockdiag.h"
 
 #define SETTLE_MS 300 /* a state that is not the expected one is looked at again for this long */
 #define SETTLE_TICK_MS 5
@@ -92,14 +94,12 @@ processes_parse(struct parser *p, const struct ynode *map, struct check_use *use
 	return a;
 }
 
-/* ---- TCP sockets, from /proc/net/tcp and tcp6 -------------------------- */
-
-#define TCP_LISTEN 10
+/* ---- TCP sockets, as the kernel lists them (sockdiag.c) ------------------ */
 
 struct tcp_sock {
-	unsigned long ino;
+	unsigned long ino; /* 0: a socket no process holds (a connection in the accept queue) */
 	unsigned state, lport, queued; /* queued: a listening socket's accept queue */
-	char local[64], remote[64];
+	char local[64], remote[64];    /* "127.0.0.1:2021", "[::1]:2021" */
 };
 
 struct tcp_table {
@@ -108,54 +108,32 @@ struct tcp_table {
 };
 
 static void
-addr_text(const char *hex, char *buf, size_t len, unsigned *port)
+endpoint_text(int family, const char *addr, int port, char *buf, size_t len)
 {
-	unsigned char a[16];
-	char ip[INET6_ADDRSTRLEN] = "?";
-	const char *colon = strchr(hex, ':');
-	*port = colon ? (unsigned)strtoul(colon + 1, NULL, 16) : 0;
-	size_t digits = colon ? (size_t)(colon - hex) : 0;
-	if (digits == 8 || digits == 32) {
-		/* 32-bit words in the kernel's byte order, printed as hex */
-		for (size_t w = 0; w < digits / 8; w++) {
-			char word[9];
-			memcpy(word, hex + 8 * w, 8);
-			word[8] = '\0';
-			unsigned long x = strtoul(word, NULL, 16);
-			memcpy(a + 4 * w, &(unsigned){ (unsigned)x }, 4);
-		}
-		inet_ntop(digits == 8 ? AF_INET : AF_INET6, a, ip, sizeof ip);
-	}
-	snprintf(buf, len, digits == 32 ? "[%s]:%u" : "%s:%u", ip, *port);
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%d" : "%s:%d", addr, port);
 }
 
+/* Every TCP socket of the test's namespace (none when the kernel cannot
+ * be asked: then no socket is anyone's, as with an empty namespace). */
 static void
-tcp_load(struct tcp_table *t, const char *file)
+tcp_load(struct tcp_table *t)
 {
-	FILE *f = fopen(file, "re");
-	char line[512];
-	if (!f)
+	struct sockdiag_query q = { .kinds = SOCKDIAG_TCP };
+	struct sockdiag_sock *v;
+	long n = sockdiag_list(-1, &q, &v);
+	if (n <= 0)
 		return;
-	if (!fgets(line, sizeof line, f)) /* the header */
-		line[0] = '\0';
-	while (fgets(line, sizeof line, f)) {
-		char local[64], remote[64];
-		unsigned state, rxq;
-		unsigned long ino;
-		/* inode 0: a socket no process holds (a connection in the
-		 * accept queue, or one whose owner has closed it) */
-		if (sscanf(line, " %*d: %63s %63s %X %*X:%X %*s %*s %*u %*u %lu", local, remote, &state, &rxq, &ino) != 5)
-			continue;
-		t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+	t->v = xcalloc((size_t)n, sizeof *t->v);
+	for (long i = 0; i < n; i++) {
 		struct tcp_sock *s = &t->v[t->n++];
-		unsigned rport;
-		s->ino = ino;
-		s->state = state;
-		s->queued = state == TCP_LISTEN ? rxq : 0;
-		addr_text(local, s->local, sizeof s->local, &s->lport);
-		addr_text(remote, s->remote, sizeof s->remote, &rport);
+		s->ino = v[i].ino;
+		s->state = (unsigned)v[i].state;
+		s->lport = (unsigned)v[i].lport;
+		s->queued = v[i].state == TCP_LISTEN ? v[i].rqueue : 0;
+		endpoint_text(v[i].family, v[i].local, v[i].lport, s->local, sizeof s->local);
+		endpoint_text(v[i].family, v[i].remote, v[i].rport, s->remote, sizeof s->remote);
 	}
-	fclose(f);
+	free(v);
 }
 
 static const struct tcp_sock *
@@ -284,8 +262,7 @@ snapshot_take(pid_t root, struct snapshot *s)
 		snapshot_release(s);
 		return -1;
 	}
-	tcp_load(&s->tcp, "/proc/net/tcp");
-	tcp_load(&s->tcp, "/proc/net/tcp6");
+	tcp_load(&s->tcp);
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < s->m[i].nf; k++) {
 			const struct fdinfo *f = &s->m[i].f[k];
@@ -321,7 +298,7 @@ snapshot_take(pid_t root, struct snapshot *s)
 	s->established = s->queued;
 	for (size_t i = 0; i < s->tcp.n; i++) {
 		const struct tcp_sock *t = &s->tcp.v[i];
-		if (t->state == 1 && t->ino && !is_listening(s, t->ino)) {
+		if (t->state == TCP_ESTABLISHED && t->ino && !is_listening(s, t->ino)) {
 			for (size_t l = 0; l < s->nlistening; l++) {
 				const struct tcp_sock *ls = tcp_find(&s->tcp, s->listening[l]);
 				if (ls && ls->lport == t->lport) {
@@ -352,7 +329,7 @@ static void
 describe_tcp(const struct tcp_sock *t, struct strbuf *sb)
 {
 	sb_addf(sb, "TCP %s - %s", t->local, t->remote);
-	if (t->state == 8)
+	if (t->state == TCP_CLOSE_WAIT)
 		sb_adds(sb, ", closed by the client");
 }
 
@@ -453,8 +430,6 @@ grown(const struct fd_base *b, const struct member *m)
 	return b && now > b->n ? now - b->n : 0;
 }
 
-#define TCP_FIN_WAIT1 4
-#define TCP_CLOSE_WAIT 8
 
 /* Is a child's client gone while the child has not seen it yet: the end
  * of the connection is there for it to read (CLOSE_WAIT), or on its way
